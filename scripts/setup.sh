@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a fresh clone: npm packages, the build, the pinned temporal CLI.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run build --silent
+TEMPORAL_CLI_PATH=$(scripts/install-temporal.sh)
+export TEMPORAL_CLI_PATH
+echo "temporal CLI: $TEMPORAL_CLI_PATH ($("$TEMPORAL_CLI_PATH" --version))"

@@ -1,0 +1,74 @@
+/** All activities of the deployment workflow, built once from their dependencies. */
+import { LocalWorld } from '../emulator/local-world';
+import type { PhaseName } from '../workflows/phases';
+import { PHASE_NAMES, activityNames } from '../workflows/phases';
+import type { CheckResult, PhaseContext, PhaseResult } from '../workflows/messages';
+import { connectVpnPhase } from './connect-vpn';
+import { createVmsPhase } from './create-vms';
+import { installAzureCsiPhase } from './install-azure-csi';
+import { installK0rdentPhase } from './install-k0rdent';
+import { installK0sPhase } from './install-k0s';
+import { installKofMothershipPhase } from './install-kof-mothership';
+import { installKofRegionalPhase } from './install-kof-regional';
+import type { Phase, PhaseDeps, PhaseFactory } from './phase';
+import { prepareDeploymentPhase } from './prepare-deployment';
+import { archiveState, projectState, recordHistory } from './projection';
+import { setupAzureChildrenPhase } from './setup-azure-children';
+import { setupNetworkPhase } from './setup-network';
+import { setupVpnPhase } from './setup-vpn';
+import { wrapFailure } from './work';
+
+/** Every phase's factory, keyed by phase name; a missing phase does not compile. */
+export const PHASE_FACTORIES: Record<PhaseName, PhaseFactory> = {
+  prepare_deployment: prepareDeploymentPhase,
+  setup_network: setupNetworkPhase,
+  create_vms: createVmsPhase,
+  setup_vpn: setupVpnPhase,
+  connect_vpn: connectVpnPhase,
+  install_k0s: installK0sPhase,
+  install_k0rdent: installK0rdentPhase,
+  setup_azure_children: setupAzureChildrenPhase,
+  install_azure_csi: installAzureCsiPhase,
+  install_kof_mothership: installKofMothershipPhase,
+  install_kof_regional: installKofRegionalPhase,
+};
+
+type PhaseActivity<R> = (ctx: PhaseContext) => Promise<R>;
+
+/** Default dependencies: the local world under each deployment folder. */
+export function defaultDeps(): PhaseDeps {
+  return { world: (workDir) => new LocalWorld(workDir) };
+}
+
+/** Wraps a phase's verbs: faults armed in the world, the run ledger, one error wrapping with context. */
+function instrument(name: PhaseName, phase: Phase, deps: PhaseDeps) {
+  const names = activityNames(name);
+  const run =
+    <R>(verb: 'check' | 'apply' | 'rollback', fn: PhaseActivity<R>): PhaseActivity<R> =>
+    async (ctx) => {
+      const world = deps.world(ctx.workDir);
+      if (verb === 'apply') await world.count(name, 'applyStarted');
+      try {
+        await world.maybeFail(`${name}.${verb}`);
+        const result = await fn(ctx);
+        if (verb === 'apply') await world.count(name, 'applyCompleted');
+        if (verb === 'rollback') await world.count(name, 'rollbackCompleted');
+        return result;
+      } catch (err) {
+        if (err instanceof Error && err.name === 'CancelledFailure') throw err;
+        throw wrapFailure(`${verb} ${name}`, err);
+      }
+    };
+  return {
+    [names.check]: run<CheckResult>('check', (ctx) => phase.check(ctx)),
+    [names.apply]: run<PhaseResult>('apply', (ctx) => phase.apply(ctx)),
+    [names.rollback]: run<PhaseResult>('rollback', (ctx) => phase.rollback(ctx)),
+  };
+}
+
+/** Builds the activities object registered on the worker. */
+export function createActivities(deps: PhaseDeps = defaultDeps()) {
+  const phaseActivities: Record<string, PhaseActivity<CheckResult | PhaseResult>> = {};
+  for (const name of PHASE_NAMES) Object.assign(phaseActivities, instrument(name, PHASE_FACTORIES[name](deps), deps));
+  return { ...phaseActivities, projectState, archiveState, recordHistory };
+}

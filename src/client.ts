@@ -1,0 +1,481 @@
+/** The `k0rdent-deploy` command line: deploy, status, list, rollback, resume, reset, worker, demo. */
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline/promises';
+import { parseArgs } from 'node:util';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { ConfigError, loadConfigFile, resolveConfigPath } from './config/load';
+import { deployerIdentity, readOrCreateClusterId } from './config/naming';
+import { activityPolicy } from './config/policy';
+import type { K0rdentConfig } from './config/types';
+import { importLegacyState } from './state/legacy';
+import { connectionSettings } from './temporal/connection';
+import { PACKAGE_ROOT, ensureDevServer } from './temporal/dev-server';
+import { createWorker } from './worker';
+import type { deploymentWorkflow } from './workflows/deployment';
+import type { DeploymentFlags, DeploymentInput, DeploymentState } from './workflows/messages';
+import {
+  DEFAULT_TASK_QUEUE,
+  DEPLOYMENT_WORKFLOW,
+  SearchAttributeNames,
+  componentsSignal,
+  isDeploymentId,
+  resetUpdate,
+  resumeSignal,
+  rollbackSignal,
+  rollbackUpdate,
+  stateQuery,
+  workflowIdFor,
+} from './workflows/messages';
+import { PHASES, isPhaseName } from './workflows/phases';
+import { initialState } from './workflows/state';
+
+/** A usage or input problem: printed without a stack, exit code 2. */
+export class UsageError extends Error {}
+
+const USAGE = `usage: k0rdent-deploy <command> [options]
+
+commands:
+  deploy   [--config FILE] [--with-kof] [--with-azure-children] [--detach] [--no-worker]
+           start the deployment of this folder, or attach to it when it runs; shows progress
+  status   [--json]             the deployment's phases with status, timestamps and durations
+  list                          every deployment known to the Temporal server
+  rollback --to PHASE [--resume] roll back to PHASE (and continue at once with --resume)
+  resume                        continue after a failure or a rollback
+  reset    [--yes]              undo everything, archive the state to old_deployments/, end the deployment
+  worker                        run a worker (keeps deployments moving while nothing else runs)
+  demo                          dev server + Web UI + worker + a full deployment in the local world
+
+common options:
+  --dir DIR      deployment folder (default: current directory); holds state/, .clusterid, keys
+  --id ID        deployment id (default: the folder's .clusterid)
+Temporal connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_* ... (default: embedded dev server)`;
+
+const COMMON = {
+  dir: { type: 'string' },
+  id: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Handle = WorkflowHandle<typeof deploymentWorkflow>;
+
+type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+type Values = Record<string, string | boolean | undefined>;
+
+function parse(args: string[], options: OptionSpec): Values {
+  try {
+    return parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: false, strict: true }).values as Values;
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
+  }
+}
+
+function workDirOf(dir: unknown): string {
+  return path.resolve(typeof dir === 'string' ? dir : process.cwd());
+}
+
+async function connect(workDir: string): Promise<{ client: Client; embedded: boolean; uiUrl?: string }> {
+  const settings = connectionSettings();
+  let uiUrl: string | undefined;
+  if (settings.embedded) uiUrl = (await ensureDevServer({ stateDir: path.join(workDir, 'state') })).uiUrl;
+  const connection = await Connection.connect(settings.options);
+  return { client: new Client({ connection, namespace: settings.namespace }), embedded: settings.embedded, uiUrl };
+}
+
+async function deploymentId(workDir: string, id: unknown): Promise<string> {
+  if (typeof id === 'string') {
+    if (!isDeploymentId(id)) throw new UsageError(`--id ${id}: not a deployment id (k0rdent-<8 lowercase letters or digits>)`);
+    return id;
+  }
+  const file = path.join(workDir, '.clusterid');
+  const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) throw new UsageError(`no deployment in ${workDir} (no .clusterid); run deploy first or pass --id`);
+  const found = text.trim();
+  if (!isDeploymentId(found)) throw new UsageError(`${file}: "${found}" is not a deployment id`);
+  return found;
+}
+
+async function isRunning(handle: Handle): Promise<boolean> {
+  try {
+    return (await handle.describe()).status.name === 'RUNNING';
+  } catch (err) {
+    if ((err as Error).name === 'WorkflowNotFoundError') return false;
+    throw err;
+  }
+}
+
+function fmtDuration(seconds: number | undefined): string {
+  if (seconds === undefined) return '';
+  const m = Math.floor(seconds / 60);
+  return m > 0 ? `${m}m ${seconds % 60}s` : `${seconds}s`;
+}
+
+const SYMBOL: Record<string, string> = {
+  completed: '✓',
+  in_progress: '⏳',
+  pending: '○',
+  skipped: '⏭',
+  failed: '✗',
+  rolling_back: '↺',
+};
+
+/** The phase table the CLI prints. */
+export function renderTable(state: DeploymentState): string {
+  const lines = [`${state.deploymentId}  ${state.status}${state.waitingFor ? ` (waiting for ${state.waitingFor})` : ''}`];
+  for (const p of PHASES) {
+    const r = state.phases[p.name];
+    const note = r.status === 'skipped' ? (r.skippedReason ?? '') : (r.error ?? '');
+    lines.push(
+      `  ${SYMBOL[r.status] ?? '?'} ${p.name.padEnd(23)} ${r.status.padEnd(12)} ${fmtDuration(r.durationSeconds).padEnd(8)} ${note}`.trimEnd()
+    );
+  }
+  if (state.lastError && state.status === 'failed') lines.push(`  error: ${state.lastError}`);
+  return lines.join('\n');
+}
+
+/** Prints each phase transition as it happens until `done(state)` says stop. */
+async function watch(
+  handle: Handle,
+  done: (s: DeploymentState) => boolean,
+  opts: { quiet?: boolean } = {}
+): Promise<DeploymentState> {
+  const seen = new Map<string, string>();
+  let lastEvents = -1;
+  for (;;) {
+    let state: DeploymentState;
+    try {
+      state = await handle.query(stateQuery);
+    } catch (err) {
+      if (!(await isRunning(handle))) {
+        const result = await handle.result();
+        return result;
+      }
+      throw err;
+    }
+    if (!opts.quiet) {
+      for (const p of PHASES) {
+        const r = state.phases[p.name];
+        const key = `${r.status}/${r.runs}`;
+        if (seen.get(p.name) === key) continue;
+        const first = !seen.has(p.name);
+        seen.set(p.name, key);
+        if (first && (r.status === 'pending' || r.status === 'completed' || r.status === 'skipped')) continue;
+        const detail =
+          r.status === 'completed'
+            ? `in ${fmtDuration(r.durationSeconds)}`
+            : r.status === 'failed'
+              ? (r.error ?? '')
+              : r.status === 'skipped'
+                ? (r.skippedReason ?? '')
+                : '';
+        console.log(`${SYMBOL[r.status] ?? '?'} ${p.title.padEnd(28)} ${r.status.padEnd(12)} ${detail}`.trimEnd());
+      }
+      const rejected = state.events.slice(Math.max(0, lastEvents)).filter((e) => e.action === 'request_rejected');
+      if (lastEvents >= 0) for (const e of rejected) console.log(`! ${e.message}`);
+      lastEvents = state.events.length;
+    }
+    if (done(state)) return state;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+const settled = (s: DeploymentState) => s.status === 'completed' || s.status === 'failed' || s.status === 'paused';
+
+async function startEmbeddedWorker(workDir: string, taskQueue: string) {
+  const settings = connectionSettings();
+  const connection = await NativeConnection.connect(settings.options);
+  const worker = await createWorker({ connection, namespace: settings.namespace, taskQueue });
+  const running = worker.run().finally(() => connection.close());
+  return {
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+    workDir,
+  };
+}
+
+async function loadConfig(workDir: string, explicit: unknown): Promise<{ config: K0rdentConfig; file: string }> {
+  const file = resolveConfigPath(workDir, typeof explicit === 'string' ? explicit : undefined);
+  const { config, warnings } = await loadConfigFile(file);
+  for (const w of warnings) console.warn(`warning: ${w}`);
+  return { config, file };
+}
+
+/** Works out the flags of this run: `--with-kof` or `kof.enabled` turn KOF on, and KOF needs the children. */
+export function resolveFlags(config: K0rdentConfig, withKof: boolean, withChildren: boolean): { flags: DeploymentFlags; notices: string[] } {
+  const kof = withKof || config.kof.enabled;
+  const notices: string[] = [];
+  let azureChildren = withChildren;
+  if (kof && !azureChildren) {
+    azureChildren = true;
+    notices.push('KOF needs the Azure child-cluster setup: setup_azure_children is enabled too');
+  }
+  return { flags: { kof, azureChildren }, notices };
+}
+
+async function deploy(args: string[]): Promise<number> {
+  const v = parse(args, {
+    config: { type: 'string' },
+    'with-kof': { type: 'boolean' },
+    'with-azure-children': { type: 'boolean' },
+    detach: { type: 'boolean' },
+    'no-worker': { type: 'boolean' },
+  });
+  const workDir = workDirOf(v.dir);
+  const { config, file } = await loadConfig(workDir, v.config);
+  const { flags, notices } = resolveFlags(config, v['with-kof'] === true, v['with-azure-children'] === true);
+  for (const n of notices) console.log(`notice: ${n}`);
+  await fs.mkdir(workDir, { recursive: true });
+  const id = typeof v.id === 'string' ? await deploymentId(workDir, v.id) : (await readOrCreateClusterId(workDir)).id;
+  const { client, uiUrl } = await connect(workDir);
+  const taskQueue = config.orchestrator.task_queue;
+  const handle: Handle = client.workflow.getHandle(workflowIdFor(id));
+  let attached = await isRunning(handle);
+  if (!attached) {
+    const input: DeploymentInput = {
+      deploymentId: id,
+      workDir,
+      configFile: file,
+      config,
+      flags,
+      deployer: deployerIdentity(config),
+      policy: activityPolicy(config),
+    };
+    const stateFile = path.join(workDir, 'state', 'deployment-state.yaml');
+    if (existsSync(stateFile)) {
+      const adopted = await importLegacyState(workDir, initialState(input, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')));
+      input.adopted = adopted.state;
+      for (const note of adopted.notes) console.log(`adopting ${stateFile}: ${note}`);
+    }
+    try {
+      await client.workflow.start(DEPLOYMENT_WORKFLOW, {
+        workflowId: id,
+        taskQueue,
+        args: [input],
+        staticSummary: `k0rdent ${id}: ${config.cluster.controllers.count} controller(s) + ${config.cluster.workers.count} worker(s) in ${config.azure.location}`,
+        searchAttributes: { [SearchAttributeNames.deploymentId]: [id], [SearchAttributeNames.status]: ['in_progress'] },
+      });
+      console.log(`started deployment ${id} (task queue ${taskQueue})`);
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      attached = true;
+    }
+  }
+  if (attached) {
+    console.log(`deployment ${id} is already running: attaching`);
+    const current = await handle.query(stateQuery).catch(() => undefined);
+    if (current && (current.flags.kof !== flags.kof || current.flags.azureChildren !== flags.azureChildren)) {
+      await handle.signal(componentsSignal, flags);
+    }
+    if (current && current.status === 'completed') await handle.signal(resumeSignal);
+  }
+  if (uiUrl) console.log(`Web UI: ${uiUrl}/namespaces/default/workflows/${id}`);
+  console.log(`state file: ${path.join(workDir, 'state', 'deployment-state.yaml')}`);
+  if (v.detach) return 0;
+  const worker = v['no-worker'] ? undefined : await startEmbeddedWorker(workDir, taskQueue);
+  const interrupted = new Promise<'interrupted'>((resolve) => process.once('SIGINT', () => resolve('interrupted')));
+  try {
+    const outcome = await Promise.race([watch(handle, settled), interrupted]);
+    if (outcome === 'interrupted') {
+      console.log(`\ninterrupted: deployment ${id} is kept and continues when a worker runs (k0rdent-deploy worker, or deploy again)`);
+      return 130;
+    }
+    console.log(renderTable(outcome));
+    return outcome.status === 'completed' ? 0 : 1;
+  } finally {
+    await worker?.stop();
+  }
+}
+
+async function status(args: string[]): Promise<number> {
+  const v = parse(args, { json: { type: 'boolean' } });
+  const workDir = workDirOf(v.dir);
+  const id = await deploymentId(workDir, v.id);
+  const { client } = await connect(workDir);
+  const state = await client.workflow.getHandle(id).query(stateQuery);
+  console.log(v.json ? JSON.stringify(state, null, 2) : renderTable(state));
+  return 0;
+}
+
+async function list(args: string[]): Promise<number> {
+  const v = parse(args, {});
+  const { client } = await connect(workDirOf(v.dir));
+  console.log(`${'deployment'.padEnd(18)} ${'workflow'.padEnd(11)} ${'status'.padEnd(13)} phase`);
+  for await (const wf of client.workflow.list({ query: `WorkflowType = '${DEPLOYMENT_WORKFLOW}'` })) {
+    const attr = (name: string) => String((wf.searchAttributes?.[name] as unknown[] | undefined)?.[0] ?? '');
+    console.log(
+      `${wf.workflowId.padEnd(18)} ${wf.status.name.padEnd(11)} ${attr(SearchAttributeNames.status).padEnd(13)} ${attr(SearchAttributeNames.phase)}`
+    );
+  }
+  return 0;
+}
+
+async function hasWorker(client: Client, taskQueue: string): Promise<boolean> {
+  const res = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: taskQueue },
+    taskQueueType: 1,
+  });
+  return (res.pollers ?? []).length > 0;
+}
+
+async function rollback(args: string[]): Promise<number> {
+  const v = parse(args, { to: { type: 'string' }, resume: { type: 'boolean' }, 'task-queue': { type: 'string' } });
+  if (typeof v.to !== 'string') throw new UsageError('rollback needs --to PHASE');
+  if (!isPhaseName(v.to)) throw new UsageError(`--to ${v.to}: unknown phase; phases are ${PHASES.map((p) => p.name).join(', ')}`);
+  const workDir = workDirOf(v.dir);
+  const id = await deploymentId(workDir, v.id);
+  const { client } = await connect(workDir);
+  const handle: Handle = client.workflow.getHandle(id);
+  const request = { toPhase: v.to, resume: v.resume === true };
+  const taskQueue = typeof v['task-queue'] === 'string' ? v['task-queue'] : DEFAULT_TASK_QUEUE;
+  if (!(await hasWorker(client, taskQueue))) {
+    await handle.signal(rollbackSignal, request);
+    console.log(`no worker is running: rollback to ${v.to} queued; it runs when a worker starts (k0rdent-deploy worker)`);
+    return 0;
+  }
+  try {
+    await handle.executeUpdate(rollbackUpdate, { args: [request] });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      console.error(`rollback refused: ${err.cause?.message ?? err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  console.log(`rolling back ${id} to ${v.to}`);
+  const state = await watch(handle, (s) => s.status !== 'rolling_back' && s.rollbackTarget === v.to && s.phases[v.to as 'install_k0s'].status !== 'rolling_back' && (settled(s) || s.status === 'in_progress'));
+  console.log(renderTable(state));
+  return state.status === 'failed' ? 1 : 0;
+}
+
+async function resume(args: string[]): Promise<number> {
+  const v = parse(args, { detach: { type: 'boolean' } });
+  const workDir = workDirOf(v.dir);
+  const id = await deploymentId(workDir, v.id);
+  const { client } = await connect(workDir);
+  const handle: Handle = client.workflow.getHandle(id);
+  await handle.signal(resumeSignal);
+  console.log(`resume sent to ${id}`);
+  if (v.detach) return 0;
+  await new Promise((r) => setTimeout(r, 1000));
+  const state = await watch(handle, settled);
+  console.log(renderTable(state));
+  return state.status === 'completed' ? 0 : 1;
+}
+
+async function reset(args: string[]): Promise<number> {
+  const v = parse(args, { yes: { type: 'boolean', short: 'y' } });
+  const workDir = workDirOf(v.dir);
+  const id = await deploymentId(workDir, v.id);
+  if (!v.yes) {
+    if (!process.stdin.isTTY) throw new UsageError('reset deletes everything the deployment made; pass --yes to confirm');
+    const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+    const answer = await rl.question(`Reset ${id}: every resource it made is deleted. Type "yes" to continue: `);
+    rl.close();
+    if (answer.trim() !== 'yes') {
+      console.log('reset cancelled');
+      return 1;
+    }
+  }
+  const { client } = await connect(workDir);
+  const handle: Handle = client.workflow.getHandle(id);
+  try {
+    await handle.executeUpdate(resetUpdate, { args: [{ reason: 'full-reset' }] });
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      console.error(`reset refused: ${err.cause?.message ?? err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  const state = await watch(handle, (s) => s.status === 'reset' || s.status === 'failed');
+  if (state.status === 'failed') {
+    console.log(renderTable(state));
+    return 1;
+  }
+  const final = await handle.result();
+  console.log(`deployment ${id} reset; state archived to ${final.archivedTo ?? 'old_deployments/'}`);
+  return 0;
+}
+
+async function worker(args: string[]): Promise<number> {
+  const v = parse(args, { 'task-queue': { type: 'string' } });
+  const { runWorker } = await import('./worker');
+  if (connectionSettings().embedded) await ensureDevServer({ stateDir: path.join(workDirOf(v.dir), 'state') });
+  await runWorker(typeof v['task-queue'] === 'string' ? v['task-queue'] : undefined);
+  return 0;
+}
+
+async function demo(args: string[]): Promise<number> {
+  const v = parse(args, {});
+  const workDir = typeof v.dir === 'string' ? path.resolve(v.dir) : path.join(process.cwd(), '.demo');
+  const stateDir = path.join(workDir, 'state');
+  await fs.mkdir(stateDir, { recursive: true });
+  const configFile = path.join(PACKAGE_ROOT, 'config', 'examples', 'demo.yaml');
+  const server = connectionSettings().embedded ? await ensureDevServer({ stateDir }) : undefined;
+  const pidFile = path.join(stateDir, 'worker.pid');
+  const oldPid = Number((await fs.readFile(pidFile, 'utf8').catch(() => '')).trim());
+  const alive = oldPid > 0 && (() => { try { process.kill(oldPid, 0); return true; } catch { return false; } })();
+  if (!alive) {
+    const log = openSync(path.join(stateDir, 'worker.log'), 'a');
+    const child = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'k0rdent-deploy'), 'worker', '--dir', workDir], {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: process.env,
+    });
+    child.unref();
+    await fs.writeFile(pidFile, `${child.pid}\n`);
+    console.log(`worker started (pid ${child.pid}, log ${path.join(stateDir, 'worker.log')})`);
+  }
+  const code = await deploy(['--dir', workDir, '--config', configFile, '--with-kof', '--with-azure-children', '--no-worker']);
+  const id = await deploymentId(workDir, undefined);
+  console.log(`
+Web UI:      ${server?.uiUrl ?? `(the Web UI of ${process.env.TEMPORAL_ADDRESS})`}/namespaces/default/workflows/${id}
+state file:  ${path.join(stateDir, 'deployment-state.yaml')}
+The deployment stays open. Try:
+  node bin/k0rdent-deploy rollback --dir ${workDir} --to install_k0s
+  temporal workflow signal --workflow-id ${id} --name rollback --input '{"toPhase":"install_k0s"}'
+  node bin/k0rdent-deploy resume --dir ${workDir}
+  node bin/k0rdent-deploy reset --dir ${workDir} --yes`);
+  return code;
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  deploy,
+  status,
+  list,
+  rollback,
+  resume,
+  reset,
+  worker,
+  demo,
+};
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    console.log(USAGE);
+    return command ? 0 : 2;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    console.error(`unknown command "${command}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await run(rest);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      console.error(err.message);
+      return 2;
+    }
+    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}

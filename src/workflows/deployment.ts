@@ -1,0 +1,507 @@
+/** The deployment workflow: one per deployment, its history is the resume log. */
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  proxyActivities,
+  proxyLocalActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { ActivityOptions } from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import type {
+  CheckResult,
+  ComponentsRequest,
+  DeploymentInput,
+  DeploymentState,
+  PhaseContext,
+  PhaseResult,
+  ResetRequest,
+  RollbackRequest,
+} from './messages';
+import {
+  NON_RETRYABLE_FAILURES,
+  SearchAttributeNames,
+  componentsSignal,
+  resetSignal,
+  resetUpdate,
+  resumeSignal,
+  rollbackSignal,
+  rollbackUpdate,
+  stateQuery,
+} from './messages';
+import type { PhaseDef, PhaseName } from './phases';
+import { PHASES, PHASE_NAMES, activityNames, phaseDef, phaseEnabled, phaseIndex } from './phases';
+import {
+  addEvent,
+  applyPatch,
+  detailsMarkdown,
+  initialState,
+  isoSecond,
+  resetFrom,
+  rollbackPlan,
+  rollbackRefusal,
+  setPhaseStatus,
+} from './state';
+
+type Activities = ReturnType<typeof createActivities>;
+type PhaseFn<R> = (ctx: PhaseContext) => Promise<R>;
+
+const deploymentIdKey = defineSearchAttributeKey(SearchAttributeNames.deploymentId, SearchAttributeType.KEYWORD);
+const phaseKey = defineSearchAttributeKey(SearchAttributeNames.phase, SearchAttributeType.KEYWORD);
+const statusKey = defineSearchAttributeKey(SearchAttributeNames.status, SearchAttributeType.KEYWORD);
+
+type Request = { kind: 'rollback'; req: RollbackRequest } | { kind: 'reset'; req: ResetRequest };
+
+/** Runs a deployment's phases in order, serves rollback / resume / reset, and stays open as its handle. */
+export async function deploymentWorkflow(input: DeploymentInput): Promise<DeploymentState> {
+  const problem = inputProblem(input);
+  if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidConfig');
+
+  const policy = input.policy;
+  const retry = {
+    maximumAttempts: policy.maxAttempts,
+    initialInterval: policy.initialRetrySeconds * 1000,
+    maximumInterval: policy.maxRetrySeconds * 1000,
+    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+  };
+  const proxyFor = (kind: keyof typeof policy.startToCloseSeconds): Activities =>
+    proxyActivities<Activities>({
+      startToCloseTimeout: policy.startToCloseSeconds[kind] * 1000,
+      heartbeatTimeout: policy.heartbeatSeconds * 1000,
+      retry,
+      // The workflow waits until a cancelled phase has really stopped before it rolls anything back.
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    } satisfies ActivityOptions);
+  const proxies = {
+    local: proxyFor('local'),
+    cloud: proxyFor('cloud'),
+    vms: proxyFor('vms'),
+    host: proxyFor('host'),
+    cluster: proxyFor('cluster'),
+  };
+  const checks = proxyActivities<Activities>({
+    startToCloseTimeout: policy.checkTimeoutSeconds * 1000,
+    heartbeatTimeout: policy.heartbeatSeconds * 1000,
+    retry,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
+  const local = proxyLocalActivities<Activities>({
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '200ms', maximumInterval: '5s' },
+  });
+
+  const now = () => isoSecond(Date.now());
+  const state: DeploymentState = input.carried ?? input.adopted ?? initialState(input, now());
+  const requests: Request[] = [];
+  let resumeRequested = false;
+  let componentsChanged = false;
+  let runningScope: CancellationScope | undefined;
+  let waiting = state.status === 'failed' || state.status === 'paused';
+  // A carried-over completed deployment has nothing left to check until someone asks.
+  let cursor = input.carried?.status === 'completed' ? PHASE_NAMES.length : 0;
+  let dirty = false;
+
+  const enqueue = (request: Request) => {
+    requests.push(request);
+    runningScope?.cancel();
+  };
+  const reject = (what: string, why: string) => {
+    addEvent(state, { timestamp: now(), action: 'request_rejected', message: `${what} refused: ${why}` });
+    dirty = true;
+  };
+  const resetRefusal = () =>
+    state.status === 'resetting' || requests.some((r) => r.kind === 'reset') ? 'a reset is already under way' : undefined;
+
+  setHandler(stateQuery, () => state);
+  setHandler(rollbackSignal, (req: RollbackRequest) => {
+    const why = rollbackRefusal(state, (req as Partial<RollbackRequest> | undefined)?.toPhase);
+    if (why) reject('rollback', why);
+    else enqueue({ kind: 'rollback', req: { toPhase: req.toPhase, resume: req.resume === true } });
+  });
+  setHandler(
+    rollbackUpdate,
+    (req: RollbackRequest) => {
+      enqueue({ kind: 'rollback', req: { toPhase: req.toPhase, resume: req.resume === true } });
+      return Promise.resolve(state);
+    },
+    {
+      validator: (req: RollbackRequest) => {
+        const why = rollbackRefusal(state, (req as Partial<RollbackRequest> | undefined)?.toPhase);
+        if (why) throw ApplicationFailure.nonRetryable(why, 'InvalidRequest');
+      },
+    }
+  );
+  setHandler(resetSignal, (req?: ResetRequest) => {
+    const why = resetRefusal();
+    if (why) reject('reset', why);
+    else enqueue({ kind: 'reset', req: { reason: sanitizeReason(req?.reason) } });
+  });
+  setHandler(
+    resetUpdate,
+    (req: ResetRequest) => {
+      enqueue({ kind: 'reset', req: { reason: sanitizeReason(req?.reason) } });
+      return Promise.resolve(state);
+    },
+    {
+      validator: (_req: ResetRequest) => {
+        const why = resetRefusal();
+        if (why) throw ApplicationFailure.nonRetryable(why, 'InvalidRequest');
+      },
+    }
+  );
+  setHandler(resumeSignal, () => {
+    resumeRequested = true;
+  });
+  setHandler(componentsSignal, (req: ComponentsRequest) => {
+    const next = { ...state.flags };
+    if (typeof req?.azureChildren === 'boolean') next.azureChildren = req.azureChildren;
+    if (typeof req?.kof === 'boolean') next.kof = req.kof;
+    if (next.kof && !next.azureChildren) {
+      reject('components', 'KOF needs the Azure child-cluster setup; enable azureChildren too');
+      return;
+    }
+    if (next.kof !== state.flags.kof || next.azureChildren !== state.flags.azureChildren) {
+      state.flags = next;
+      componentsChanged = true;
+      addEvent(state, {
+        timestamp: now(),
+        action: 'components_changed',
+        message: `Components set: azure-children=${next.azureChildren}, kof=${next.kof}`,
+      });
+    }
+  });
+
+  const project = async () => {
+    dirty = false;
+    const phase = state.status === 'completed' ? 'done' : state.phase;
+    upsertSearchAttributes([
+      { key: deploymentIdKey, value: state.deploymentId },
+      { key: phaseKey, value: phase },
+      { key: statusKey, value: state.status },
+    ]);
+    setCurrentDetails(detailsMarkdown(state));
+    await local.projectState({
+      workDir: input.workDir,
+      state,
+      writePrivateKeys: input.config.orchestrator.write_private_keys_to_state,
+    });
+  };
+
+  const context = (phase: PhaseName): PhaseContext => ({
+    deploymentId: state.deploymentId,
+    workDir: input.workDir,
+    phase,
+    config: input.config,
+    flags: state.flags,
+    facts: state.facts,
+  });
+
+  const call = <R>(acts: Activities, name: string, phase: PhaseName): Promise<R> => {
+    const fn = (acts as unknown as Record<string, PhaseFn<R>>)[name];
+    if (!fn) throw ApplicationFailure.nonRetryable(`no activity ${name}`, 'InvalidConfig');
+    return fn(context(phase));
+  };
+
+  /** Runs `fn` in a scope that a rollback or reset request cancels. */
+  const cancellable = async <R>(fn: () => Promise<R>): Promise<R> => {
+    const scope = new CancellationScope();
+    runningScope = scope;
+    // A request that arrived while the state was being projected must stop the phase before it starts.
+    if (requests.length > 0) scope.cancel();
+    try {
+      return await scope.run(fn);
+    } finally {
+      runningScope = undefined;
+    }
+  };
+
+  const record = (phase: PhaseName, result: PhaseResult) => {
+    applyPatch(state.facts, result.patch, now());
+    for (const event of result.events) addEvent(state, event);
+  };
+
+  const fail = async (phase: PhaseName, err: unknown, what: string) => {
+    const message = `${what} ${phase} failed: ${errorMessage(err)}`;
+    setPhaseStatus(state, phase, 'failed', now(), { error: message });
+    state.status = 'failed';
+    state.lastError = message;
+    state.waitingFor = 'resume, rollback or reset';
+    addEvent(state, { timestamp: now(), action: 'phase_failed', message, phase });
+    waiting = true;
+    await project();
+  };
+
+  /** One step of the forward loop for `phase`; returns after the phase settled or was interrupted. */
+  const runPhase = async (phase: PhaseName) => {
+    const def = phaseDef(phase);
+    const rec = state.phases[phase];
+    if (!phaseEnabled(def, state.flags)) {
+      if (rec.status === 'skipped') {
+        cursor++;
+        return;
+      }
+      if (rec.status !== 'pending') {
+        // The component was switched off after it ran: undo it before marking it skipped.
+        if (!(await rollBack([phase]))) return;
+      }
+      const reason = rec.status === 'pending' ? 'Component not enabled' : 'Component no longer enabled';
+      setPhaseStatus(state, phase, 'skipped', now(), { skippedReason: reason });
+      addEvent(state, { timestamp: now(), action: 'phase_skipped', message: `Phase skipped: ${phase} - ${reason}`, phase });
+      cursor++;
+      await project();
+      return;
+    }
+    if (rec.status === 'skipped') setPhaseStatus(state, phase, 'pending', now());
+    const names = activityNames(phase);
+    if (state.phases[phase].status === 'completed') {
+      let verdict: CheckResult;
+      try {
+        verdict = await cancellable(() => call<CheckResult>(checks, names.check, phase));
+      } catch (err) {
+        if (isCancellation(err)) return;
+        await fail(phase, err, 'check of');
+        return;
+      }
+      if (verdict.upToDate) {
+        cursor++;
+        return;
+      }
+      resetFrom(state, phase, now());
+      addEvent(state, {
+        timestamp: now(),
+        action: 'phase_reset',
+        message: `Phase reset invoked from: ${phase} (${verdict.reason ?? 'check found drift'})`,
+      });
+    }
+    const started = Date.now();
+    setPhaseStatus(state, phase, 'in_progress', now(), {
+      startedAt: isoSecond(started),
+      runs: state.phases[phase].runs + 1,
+    });
+    state.phase = phase;
+    state.status = 'in_progress';
+    state.waitingFor = undefined;
+    await project();
+    let result: PhaseResult;
+    try {
+      result = await cancellable(() => call<PhaseResult>(proxies[def.kind], names.apply, phase));
+    } catch (err) {
+      if (isCancellation(err)) return;
+      await fail(phase, err, 'phase');
+      return;
+    }
+    record(phase, result);
+    const finished = Date.now();
+    setPhaseStatus(state, phase, 'completed', isoSecond(finished), {
+      finishedAt: isoSecond(finished),
+      durationSeconds: Math.round((finished - started) / 1000),
+    });
+    state.phase = phase;
+    addEvent(state, { timestamp: now(), action: 'phase_completed', message: `Phase completed: ${phase}`, phase });
+    cursor++;
+    await project();
+  };
+
+  /** Undoes `plan` newest first; false when a rollback failed (recorded, the rewind stops). */
+  const rollBack = async (plan: PhaseName[]): Promise<boolean> =>
+    // Teardown must finish even if another request arrives meanwhile.
+    CancellationScope.nonCancellable(async () => {
+      for (const phase of plan) {
+        setPhaseStatus(state, phase, 'rolling_back', now());
+        await project();
+        try {
+          record(phase, await call<PhaseResult>(proxies[phaseDef(phase).kind], activityNames(phase).rollback, phase));
+        } catch (err) {
+          await fail(phase, err, 'rollback of');
+          addEvent(state, { timestamp: now(), action: 'rollback_failed', message: state.lastError ?? '', phase });
+          await project();
+          return false;
+        }
+        setPhaseStatus(state, phase, 'pending', now());
+        addEvent(state, { timestamp: now(), action: 'phase_rolled_back', message: `Phase rolled back: ${phase}`, phase });
+        await project();
+      }
+      return true;
+    });
+
+  const doRollback = async (req: RollbackRequest) => {
+    const toPhase = req.toPhase as PhaseName;
+    const why = rollbackRefusal(state, toPhase);
+    if (why) {
+      reject('rollback', why);
+      return;
+    }
+    state.status = 'rolling_back';
+    state.rollbackTarget = toPhase;
+    state.waitingFor = undefined;
+    addEvent(state, { timestamp: now(), action: 'rollback_started', message: `Rolling back to ${toPhase}` });
+    cursor = phaseIndex(toPhase);
+    if (!(await rollBack(rollbackPlan(state, toPhase)))) return;
+    resetFrom(state, toPhase, now());
+    addEvent(state, { timestamp: now(), action: 'phase_reset', message: `Phase reset invoked from: ${toPhase}` });
+    state.deploymentEndTime = undefined;
+    state.deploymentDurationSeconds = undefined;
+    if (req.resume) {
+      state.status = 'in_progress';
+      waiting = false;
+    } else {
+      state.status = 'paused';
+      state.waitingFor = 'resume';
+      waiting = true;
+    }
+    await project();
+  };
+
+  /** Rolls back everything, archives the state; true when the deployment is gone. */
+  const doReset = async (req: ResetRequest): Promise<boolean> => {
+    const reason = req.reason ?? 'full-reset';
+    const at = Date.now();
+    state.status = 'resetting';
+    state.waitingFor = undefined;
+    addEvent(state, { timestamp: now(), action: 'reset_started', message: `Reset started (${reason})` });
+    await project();
+    // Archive before anything is deleted, so an interrupted reset never loses the record.
+    const archive = { workDir: input.workDir, deploymentId: state.deploymentId, reason, at, forgetClusterId: false };
+    await local.archiveState({ ...archive, mode: 'copy' });
+    if (!(await rollBack(rollbackPlan(state, PHASE_NAMES[0] as PhaseName)))) return false;
+    state.status = 'reset';
+    state.phase = 'reset';
+    addEvent(state, { timestamp: now(), action: 'deployment_reset', message: `Deployment reset (${reason})` });
+    await project();
+    state.archivedTo = await local.archiveState({ ...archive, mode: 'move', forgetClusterId: true });
+    return true;
+  };
+
+  const complete = async () => {
+    const end = Date.now();
+    const start = Date.parse(state.deploymentStartTime ?? state.createdAt);
+    state.status = 'completed';
+    state.waitingFor = undefined;
+    state.rollbackTarget = undefined;
+    state.lastError = undefined;
+    state.deploymentEndTime = isoSecond(end);
+    state.deploymentDurationSeconds = Math.max(0, Math.round((end - start) / 1000));
+    const last = [...(PHASES as readonly PhaseDef[])].reverse().find((p) => state.phases[p.name as PhaseName].status === 'completed' && !p.component);
+    state.phase = state.phases.install_kof_regional.status === 'completed' ? 'install_kof_regional' : (last?.name ?? state.phase);
+    addEvent(state, {
+      timestamp: now(),
+      action: 'deployment_completed',
+      message: `k0rdent deployment completed successfully in ${state.deploymentDurationSeconds} seconds`,
+    });
+    await project();
+    await local.recordHistory({
+      workDir: input.workDir,
+      entry: {
+        cluster_id: state.deploymentId,
+        deployed_at: state.deploymentStartTime ?? state.createdAt,
+        config_file: input.configFile,
+        deployer: state.deployer,
+      },
+    });
+  };
+
+  if (!input.carried) {
+    const start = now();
+    state.status = 'in_progress';
+    state.flags = { ...input.flags };
+    state.deploymentStartTime = start;
+    state.deploymentEndTime = undefined;
+    state.deploymentDurationSeconds = undefined;
+    waiting = false;
+    addEvent(state, {
+      timestamp: start,
+      action: 'deployment_started',
+      message: `Deployment started with flags: azure-children=${input.flags.azureChildren}, kof=${input.flags.kof}`,
+    });
+  }
+  await project();
+
+  for (;;) {
+    const request = requests.shift();
+    if (request?.kind === 'reset') {
+      if (await doReset(request.req)) return state;
+      continue;
+    }
+    if (request?.kind === 'rollback') {
+      await doRollback(request.req);
+      continue;
+    }
+    if (dirty) await project();
+    if (waiting) {
+      await condition(() => requests.length > 0 || resumeRequested || componentsChanged || dirty);
+      if (componentsChanged) {
+        componentsChanged = false;
+        cursor = 0;
+        dirty = true;
+      }
+      if (resumeRequested) {
+        resumeRequested = false;
+        waiting = false;
+        state.status = 'in_progress';
+        state.waitingFor = undefined;
+        addEvent(state, { timestamp: now(), action: 'deployment_resumed', message: 'Deployment resumed' });
+        await project();
+      }
+      continue;
+    }
+    if (cursor < PHASE_NAMES.length) {
+      await runPhase(PHASE_NAMES[cursor] as PhaseName);
+      continue;
+    }
+    if (state.status !== 'completed') await complete();
+    if (dirty) continue;
+    await condition(
+      () =>
+        requests.length > 0 || resumeRequested || componentsChanged || dirty || workflowInfo().continueAsNewSuggested
+    );
+    if (resumeRequested || componentsChanged) {
+      // A new deploy or a change of components: check everything again from the top.
+      resumeRequested = false;
+      componentsChanged = false;
+      cursor = 0;
+      continue;
+    }
+    if (requests.length === 0 && !dirty && workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof deploymentWorkflow>({ ...input, adopted: undefined, carried: state });
+    }
+  }
+}
+
+function inputProblem(input: DeploymentInput | undefined): string | undefined {
+  if (!input || typeof input !== 'object') return 'workflow input is missing';
+  if (typeof input.deploymentId !== 'string' || !/^k0rdent-[a-z0-9]{8}$/.test(input.deploymentId)) {
+    return `deploymentId "${String(input.deploymentId)}" is not of the form k0rdent-<8 lowercase letters or digits>`;
+  }
+  if (typeof input.workDir !== 'string' || !input.workDir.startsWith('/')) return 'workDir must be an absolute path';
+  if (!input.config || typeof input.config !== 'object') return 'config is missing';
+  if (!input.policy || typeof input.policy.heartbeatSeconds !== 'number') return 'policy is missing';
+  if (input.flags?.kof && !input.flags.azureChildren) {
+    return 'KOF needs the Azure child-cluster setup: enable azure children too';
+  }
+  return undefined;
+}
+
+function sanitizeReason(reason: unknown): string {
+  const text = typeof reason === 'string' && reason.trim() !== '' ? reason : 'full-reset';
+  return text.replace(/[^a-zA-Z0-9-]+/g, '-').slice(0, 40);
+}
+
+function errorMessage(err: unknown): string {
+  let current: unknown = err;
+  const parts: string[] = [];
+  while (current instanceof Error) {
+    if (current.message && !parts.includes(current.message)) parts.push(current.message);
+    current = (current as Error & { cause?: unknown }).cause;
+  }
+  return parts.length > 0 ? parts.join(': ') : String(err);
+}

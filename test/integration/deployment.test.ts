@@ -1,0 +1,222 @@
+import assert from 'node:assert/strict';
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { parse } from 'yaml';
+import { PHASE_NAMES } from '../../src/workflows/phases';
+import {
+  resetUpdate,
+  resumeSignal,
+  rollbackSignal,
+  rollbackUpdate,
+  stateQuery,
+} from '../../src/workflows/messages';
+import {
+  childWorker,
+  inProcessWorker,
+  maybeRecordHistory,
+  prepareDeployment,
+  runCli,
+  startDeployment,
+  stopServer,
+  waitFor,
+} from './harness';
+
+const completed = (s: { status: string }) => s.status === 'completed';
+
+async function privateKeys(workDir: string): Promise<string[]> {
+  const dir = path.join(workDir, 'wireguard');
+  const files = (await fs.readdir(dir)).filter((f) => f.endsWith('_privkey'));
+  return Promise.all(files.map(async (f) => (await fs.readFile(path.join(dir, f), 'utf8')).trim()));
+}
+
+async function stateFile(workDir: string): Promise<Record<string, unknown>> {
+  return parse(await fs.readFile(path.join(workDir, 'state', 'deployment-state.yaml'), 'utf8')) as Record<string, unknown>;
+}
+
+describe('deployment workflow on a real dev server', function () {
+  this.timeout(180_000);
+
+  after(async () => {
+    await stopServer();
+  });
+
+  it('runs every phase, including the optional ones, and projects the same state to the state file', async () => {
+    const d = await startDeployment(await prepareDeployment({ kof: true }));
+    const w = await inProcessWorker(d.taskQueue);
+    try {
+      const state = await waitFor(d.handle, completed);
+      for (const name of PHASE_NAMES) assert.equal(state.phases[name].status, 'completed', name);
+      const file = await stateFile(d.workDir);
+      const phases = file.phases as Record<string, { status: string; updated_at: string }>;
+      for (const name of PHASE_NAMES) {
+        assert.equal(phases[name]?.status, 'completed', name);
+        assert.equal(phases[name]?.updated_at, state.phases[name].updatedAt);
+      }
+      assert.equal(file.status, 'completed');
+      assert.equal(file.deployment_id, d.id);
+      const ledger = (await d.world.read()).ledger;
+      for (const name of PHASE_NAMES) assert.equal(ledger[name]?.applyCompleted, 1, name);
+      const regional = path.join(d.workDir, 'state', `cluster-kof-regional-${d.id.slice(8)}-southeastasia-events.yaml`);
+      assert.ok(existsSync(regional), 'regional cluster events file');
+      const history = JSON.stringify(await d.handle.fetchHistory());
+      const stateText = await fs.readFile(path.join(d.workDir, 'state', 'deployment-state.yaml'), 'utf8');
+      for (const key of await privateKeys(d.workDir)) {
+        assert.ok(!history.includes(key), 'private key in history');
+        assert.ok(!stateText.includes(key), 'private key in state file');
+      }
+      await maybeRecordHistory(d.handle, 'full-deployment');
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('resumes after the worker is SIGKILLed mid-phase without re-applying completed phases', async () => {
+    const d = await startDeployment(await prepareDeployment({ stepMs: 150 }));
+    const first = await childWorker(d.taskQueue, d.workDir);
+    await waitFor(d.handle, (s) => s.phases.install_k0s.status === 'in_progress');
+    await new Promise((r) => setTimeout(r, 300));
+    first.kill('SIGKILL');
+    const second = await childWorker(d.taskQueue, d.workDir);
+    try {
+      await waitFor(d.handle, completed, 120_000);
+      const ledger = (await d.world.read()).ledger;
+      for (const name of PHASE_NAMES.slice(0, 7)) {
+        assert.equal(ledger[name]?.applyCompleted, 1, `${name} applied once`);
+        assert.equal(ledger[name]?.applyStarted, name === 'install_k0s' ? 2 : 1, `${name} started`);
+      }
+      await maybeRecordHistory(d.handle, 'worker-killed');
+    } finally {
+      second.kill('SIGTERM');
+    }
+  });
+
+  it('rolls back to a middle phase while a later one runs, rests there, then resumes to completion', async () => {
+    const d = await startDeployment(await prepareDeployment({ stepMs: 100 }));
+    const w = await inProcessWorker(d.taskQueue);
+    try {
+      await waitFor(d.handle, (s) => s.phases.install_k0rdent.status === 'in_progress');
+      await d.handle.executeUpdate(rollbackUpdate, { args: [{ toPhase: 'setup_vpn' }] });
+      const paused = await waitFor(d.handle, (s) => s.status === 'paused');
+      for (const name of ['setup_vpn', 'connect_vpn', 'install_k0s', 'install_k0rdent'] as const) {
+        assert.equal(paused.phases[name].status, 'pending', name);
+      }
+      for (const name of ['prepare_deployment', 'setup_network', 'create_vms'] as const) {
+        assert.equal(paused.phases[name].status, 'completed', name);
+      }
+      const world = await d.world.read();
+      assert.equal(Object.values(world.resources).filter((r) => r.kind === 'k0sCluster').length, 0);
+      assert.ok(!existsSync(path.join(d.workDir, 'wireguard', `wgk0${d.id.slice(8)}.conf`)), 'laptop config removed');
+      for (const name of ['setup_vpn', 'connect_vpn', 'install_k0s', 'install_k0rdent']) {
+        assert.equal(world.ledger[name]?.rollbackCompleted, 1, `${name} rolled back once`);
+      }
+      assert.equal((await stateFile(d.workDir)).phases && (await stateFile(d.workDir) as { phases: Record<string, { status: string }> }).phases.install_k0s?.status, 'pending');
+      await d.handle.signal(resumeSignal);
+      const done = await waitFor(d.handle, completed);
+      assert.equal(done.phases.install_k0rdent.status, 'completed');
+      await maybeRecordHistory(d.handle, 'rollback-resume');
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('refuses a rollback to an unknown phase or to one that has not run', async () => {
+    const d = await startDeployment(await prepareDeployment({ stepMs: 200 }));
+    const w = await inProcessWorker(d.taskQueue);
+    try {
+      await waitFor(d.handle, (s) => s.phases.setup_network.status === 'in_progress');
+      await assert.rejects(
+        d.handle.executeUpdate(rollbackUpdate, { args: [{ toPhase: 'install_everything' }] }),
+        (err: unknown) => err instanceof WorkflowUpdateFailedError && /unknown phase "install_everything"/.test(String(err.cause?.message))
+      );
+      await assert.rejects(
+        d.handle.executeUpdate(rollbackUpdate, { args: [{ toPhase: 'install_k0rdent' }] }),
+        (err: unknown) => err instanceof WorkflowUpdateFailedError && /install_k0rdent has not run/.test(String(err.cause?.message))
+      );
+      await d.handle.signal(rollbackSignal, { toPhase: 'nope' });
+      const state = await waitFor(d.handle, (s) => s.events.some((e) => e.action === 'request_rejected'));
+      assert.match(state.events.find((e) => e.action === 'request_rejected')?.message ?? '', /unknown phase "nope"/);
+      await waitFor(d.handle, completed);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('marks a phase failed after its retries, waits, and finishes on resume', async () => {
+    const prepared = await prepareDeployment({ maxAttempts: 2 });
+    await prepared.world.injectFault('install_k0rdent.apply', { remaining: 2, message: 'helm: release kcm failed' });
+    const d = await startDeployment(prepared);
+    const w = await inProcessWorker(d.taskQueue);
+    try {
+      const failed = await waitFor(d.handle, (s) => s.status === 'failed');
+      assert.equal(failed.phases.install_k0rdent.status, 'failed');
+      assert.match(failed.phases.install_k0rdent.error ?? '', /helm: release kcm failed/);
+      assert.equal((await d.handle.describe()).status.name, 'RUNNING');
+      const file = await stateFile(d.workDir);
+      assert.equal((file.phases as Record<string, { status: string }>).install_k0rdent?.status, 'failed');
+      await d.handle.signal(resumeSignal);
+      await waitFor(d.handle, completed);
+      await maybeRecordHistory(d.handle, 'failed-resume');
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('reset undoes everything, archives the state and ends the workflow', async () => {
+    const d = await startDeployment(await prepareDeployment());
+    const w = await inProcessWorker(d.taskQueue);
+    try {
+      await waitFor(d.handle, completed);
+      await d.handle.executeUpdate(resetUpdate, { args: [{ reason: 'full-reset' }] });
+      const final = await d.handle.result();
+      assert.equal(final.status, 'reset');
+      assert.ok(final.archivedTo, 'archive folder recorded');
+      const archive = path.join(d.workDir, final.archivedTo ?? '');
+      assert.match(path.basename(archive), new RegExp(`^${d.id}_\\d{4}-\\d\\d-\\d\\d_\\d\\d-\\d\\d-\\d\\d_full-reset$`));
+      const archived = parse(await fs.readFile(path.join(archive, 'deployment-state.yaml'), 'utf8')) as { phases: Record<string, { status: string }> };
+      for (const name of PHASE_NAMES.slice(0, 7)) assert.equal(archived.phases[name]?.status, 'pending', name);
+      assert.ok(existsSync(path.join(archive, 'deployment-events.yaml')));
+      assert.ok(!existsSync(path.join(d.workDir, 'state', 'deployment-state.yaml')), 'state file moved away');
+      assert.ok(!existsSync(path.join(d.workDir, '.clusterid')), '.clusterid removed');
+      assert.deepEqual(Object.keys((await d.world.read()).resources), []);
+      assert.equal((await d.handle.describe()).status.name, 'COMPLETED');
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('re-runs a completed phase whose check finds drift, and only what follows it', async () => {
+    const d = await startDeployment(await prepareDeployment());
+    const w = await inProcessWorker(d.taskQueue);
+    try {
+      await waitFor(d.handle, completed);
+      await d.world.remove('virtualMachine', 'k0s-worker-1');
+      await d.handle.signal(resumeSignal);
+      await waitFor(d.handle, (s) => s.status === 'completed' && s.phases.create_vms.runs === 2);
+      const ledger = (await d.world.read()).ledger;
+      assert.equal(ledger.setup_network?.applyCompleted, 1);
+      assert.equal(ledger.create_vms?.applyCompleted, 2);
+      assert.ok((await d.world.get('virtualMachine', 'k0s-worker-1')) !== undefined, 'VM re-created');
+      const events = (await d.handle.query(stateQuery)).events;
+      assert.ok(events.some((e) => e.action === 'phase_reset' && /k0s-worker-1 is missing/.test(e.message)));
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('deploy of a running deployment attaches instead of starting a second one', async () => {
+    const d = await prepareDeployment({ stepMs: 200 });
+    const first = await runCli(['deploy', '--config', d.configFile, '--detach'], d.workDir);
+    assert.equal(first.code, 0, first.output);
+    assert.match(first.output, /started deployment/);
+    const second = await runCli(['deploy', '--config', d.configFile, '--detach'], d.workDir);
+    assert.equal(second.code, 0, second.output);
+    assert.match(second.output, /already running: attaching/);
+    const { startServer } = await import('./harness');
+    const s = await startServer();
+    const runs: string[] = [];
+    for await (const wf of s.client.workflow.list({ query: `WorkflowId = '${d.id}'` })) runs.push(wf.runId);
+    assert.equal(runs.length, 1);
+    await s.client.workflow.getHandle(d.id).terminate('test done');
+  });
+});

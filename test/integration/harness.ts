@@ -1,0 +1,202 @@
+/** Shared integration harness: one real Temporal dev server per run, deployments in temp folders. */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
+import { stringify } from 'yaml';
+import { DEFAULT_CONFIG } from '../../src/config/defaults';
+import { activityPolicy } from '../../src/config/policy';
+import type { K0rdentConfig } from '../../src/config/types';
+import { LocalWorld } from '../../src/emulator/local-world';
+import { ensureDevServer } from '../../src/temporal/dev-server';
+import { createWorker } from '../../src/worker';
+import type { deploymentWorkflow } from '../../src/workflows/deployment';
+import type { DeploymentInput, DeploymentState } from '../../src/workflows/messages';
+import { DEPLOYMENT_WORKFLOW, stateQuery } from '../../src/workflows/messages';
+
+/** Repository root. */
+export const ROOT = path.resolve(__dirname, '..', '..', '..');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+interface Server {
+  address: string;
+  pid?: number;
+  dir: string;
+  client: Client;
+  connection: NativeConnection;
+}
+
+let server: Server | undefined;
+
+/** Starts (once) the dev server the integration tests share. */
+export async function startServer(): Promise<Server> {
+  if (server) return server;
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'k0rdent-temporal-'));
+  const port = await freePort();
+  const uiPort = await freePort();
+  const started = await ensureDevServer({ stateDir: dir, port, uiPort, startTimeoutMs: 90_000 });
+  const client = new Client({ connection: await Connection.connect({ address: started.address }) });
+  const connection = await NativeConnection.connect({ address: started.address });
+  server = { address: started.address, pid: started.pid, dir, client, connection };
+  return server;
+}
+
+/** Stops the shared dev server. */
+export async function stopServer(): Promise<void> {
+  if (!server) return;
+  await server.connection.close();
+  await server.client.connection.close();
+  if (server.pid) process.kill(server.pid, 'SIGTERM');
+  await fs.rm(server.dir, { recursive: true, force: true });
+  server = undefined;
+}
+
+/** A deployment under test: its folder, config, input and handle. */
+export interface TestDeployment {
+  id: string;
+  workDir: string;
+  taskQueue: string;
+  config: K0rdentConfig;
+  configFile: string;
+  input: DeploymentInput;
+  world: LocalWorld;
+  handle: WorkflowHandle<typeof deploymentWorkflow>;
+}
+
+/** A deployment folder with a quick config; not started. */
+export async function prepareDeployment(
+  opts: { kof?: boolean; stepMs?: number; maxAttempts?: number } = {}
+): Promise<Omit<TestDeployment, 'handle'>> {
+  const s = await startServer();
+  const id = `k0rdent-${randomBytes(6).toString('hex').slice(0, 8)}`;
+  const workDir = await fs.mkdtemp(path.join(os.tmpdir(), 'k0rdent-deploy-'));
+  const taskQueue = `test-${id}`;
+  const config: K0rdentConfig = structuredClone(DEFAULT_CONFIG);
+  config.orchestrator.activity_preset = 'quick';
+  config.orchestrator.local_step_ms = opts.stepMs ?? 20;
+  config.orchestrator.task_queue = taskQueue;
+  if (opts.maxAttempts) config.orchestrator.max_attempts = opts.maxAttempts;
+  config.kof.enabled = opts.kof === true;
+  const configFile = path.join(workDir, 'config', 'k0rdent.yaml');
+  await fs.mkdir(path.dirname(configFile), { recursive: true });
+  await fs.writeFile(configFile, stringify(config));
+  await fs.writeFile(path.join(workDir, '.clusterid'), `${id}\n`);
+  void s;
+  const input: DeploymentInput = {
+    deploymentId: id,
+    workDir,
+    configFile,
+    config,
+    flags: { azureChildren: opts.kof === true, kof: opts.kof === true },
+    deployer: 'test@example.com',
+    policy: activityPolicy(config),
+  };
+  return { id, workDir, taskQueue, config, configFile, input, world: new LocalWorld(workDir) };
+}
+
+/** Starts the workflow of a prepared deployment. */
+export async function startDeployment(d: Omit<TestDeployment, 'handle'>): Promise<TestDeployment> {
+  const s = await startServer();
+  const handle = await s.client.workflow.start<typeof deploymentWorkflow>(DEPLOYMENT_WORKFLOW, {
+    workflowId: d.id,
+    taskQueue: d.taskQueue,
+    args: [d.input],
+  });
+  return { ...d, handle };
+}
+
+/** A worker in this process on the deployment's task queue; stop it with `stop()`. */
+export async function inProcessWorker(taskQueue: string): Promise<{ worker: Worker; stop: () => Promise<void> }> {
+  const s = await startServer();
+  const worker = await createWorker({ connection: s.connection, taskQueue, overrides: { shutdownGraceTime: '1s' } });
+  const running = worker.run();
+  return {
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+  };
+}
+
+/** A worker in a child process (`k0rdent-deploy worker`), so a test can SIGKILL it. */
+export async function childWorker(taskQueue: string, workDir: string): Promise<ChildProcess> {
+  const s = await startServer();
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'k0rdent-deploy'), 'worker', '--task-queue', taskQueue, '--dir', workDir], {
+    env: { ...process.env, TEMPORAL_ADDRESS: s.address },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (b: Buffer) => (output += b.toString()));
+  child.stderr?.on('data', (b: Buffer) => (output += b.toString()));
+  const deadline = Date.now() + 30_000;
+  while (!output.includes('worker polling')) {
+    if (child.exitCode !== null) throw new Error(`worker exited: ${output}`);
+    if (Date.now() > deadline) throw new Error(`worker did not start: ${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return child;
+}
+
+/** Runs the CLI in a child process against the shared server. */
+export async function runCli(args: string[], cwd: string): Promise<{ code: number; output: string }> {
+  const s = await startServer();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'k0rdent-deploy'), ...args], {
+      cwd,
+      env: { ...process.env, TEMPORAL_ADDRESS: s.address },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (b: Buffer) => (output += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (output += b.toString()));
+    child.on('close', (code) => resolve({ code: code ?? -1, output }));
+  });
+}
+
+/** Polls the state query until `predicate` holds. */
+export async function waitFor(
+  handle: WorkflowHandle<typeof deploymentWorkflow>,
+  predicate: (s: DeploymentState) => boolean,
+  timeoutMs = 60_000
+): Promise<DeploymentState> {
+  const deadline = Date.now() + timeoutMs;
+  let last: DeploymentState | undefined;
+  for (;;) {
+    try {
+      last = await handle.query(stateQuery);
+      if (predicate(last)) return last;
+    } catch {
+      // A query fails while no worker is polling; keep waiting.
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`condition not reached in ${timeoutMs} ms; last state: ${JSON.stringify(last?.phases ?? null)} status ${last?.status}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Writes a workflow's history next to the replay tests when RECORD_HISTORIES is set. */
+export async function maybeRecordHistory(handle: WorkflowHandle<typeof deploymentWorkflow>, name: string): Promise<void> {
+  if (!process.env.RECORD_HISTORIES) return;
+  const history = await handle.fetchHistory();
+  const { historyToJSON } = await import('@temporalio/common/lib/proto-utils');
+  const file = path.join(ROOT, 'test', 'replay', 'histories', `${name}.json`);
+  await fs.writeFile(file, historyToJSON(history) + '\n');
+}
