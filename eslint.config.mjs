@@ -3,8 +3,29 @@ import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 
 const nodeBuiltins = [
-  'assert', 'buffer', 'child_process', 'crypto', 'dgram', 'dns', 'events', 'fs', 'fs/promises', 'http', 'https',
-  'net', 'os', 'path', 'process', 'readline', 'stream', 'timers', 'tls', 'url', 'util', 'worker_threads', 'zlib',
+  'assert',
+  'buffer',
+  'child_process',
+  'crypto',
+  'dgram',
+  'dns',
+  'events',
+  'fs',
+  'fs/promises',
+  'http',
+  'https',
+  'net',
+  'os',
+  'path',
+  'process',
+  'readline',
+  'stream',
+  'timers',
+  'tls',
+  'url',
+  'util',
+  'worker_threads',
+  'zlib',
 ];
 
 export default tseslint.config(
@@ -16,7 +37,10 @@ export default tseslint.config(
     plugins: { 'import-x': importX },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
-      '@typescript-eslint/consistent-type-imports': ['error', { prefer: 'type-imports', fixStyle: 'separate-type-imports' }],
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { prefer: 'type-imports', fixStyle: 'separate-type-imports' },
+      ],
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'import-x/no-cycle': 'error',
@@ -29,12 +53,18 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.flatMap((name) => [name, `node:${name}`]).map((name) => ({
-            name,
-            message: 'workflow code must be deterministic: no Node built-ins',
-          })),
+          paths: nodeBuiltins
+            .flatMap((name) => [name, `node:${name}`])
+            .map((name) => ({
+              name,
+              message: 'workflow code must be deterministic: no Node built-ins',
+            })),
           patterns: [
-            { group: ['../activities', '../activities/*'], allowTypeImports: true, message: 'import activities as types only' },
+            {
+              group: ['../activities', '../activities/*'],
+              allowTypeImports: true,
+              message: 'import activities as types only',
+            },
           ],
         },
       ],

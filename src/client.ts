@@ -4,10 +4,17 @@ import { existsSync, openSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline/promises';
 import { parseArgs } from 'node:util';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import type { LogLevel } from '@temporalio/worker';
 import { ConfigError, loadConfigFile, resolveConfigPath } from './config/load';
+import { kofSettingsIssues } from './config/validate';
 import { deployerIdentity, readOrCreateClusterId } from './config/naming';
 import { activityPolicy } from './config/policy';
 import type { K0rdentConfig } from './config/types';
@@ -67,7 +74,13 @@ type Values = Record<string, string | boolean | undefined>;
 
 function parse(args: string[], options: OptionSpec): Values {
   try {
-    return parseArgs({ args, options: { ...COMMON, ...options }, allowPositionals: false, strict: true }).values as Values;
+    const { values } = parseArgs({
+      args,
+      options: { ...COMMON, ...options },
+      allowPositionals: false,
+      strict: true,
+    });
+    return values;
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
   }
@@ -82,17 +95,23 @@ async function connect(workDir: string): Promise<{ client: Client; embedded: boo
   let uiUrl: string | undefined;
   if (settings.embedded) uiUrl = (await ensureDevServer({ stateDir: path.join(workDir, 'state') })).uiUrl;
   const connection = await Connection.connect(settings.options);
-  return { client: new Client({ connection, namespace: settings.namespace }), embedded: settings.embedded, uiUrl };
+  return {
+    client: new Client({ connection, namespace: settings.namespace }),
+    embedded: settings.embedded,
+    uiUrl,
+  };
 }
 
 async function deploymentId(workDir: string, id: unknown): Promise<string> {
   if (typeof id === 'string') {
-    if (!isDeploymentId(id)) throw new UsageError(`--id ${id}: not a deployment id (k0rdent-<8 lowercase letters or digits>)`);
+    if (!isDeploymentId(id))
+      throw new UsageError(`--id ${id}: not a deployment id (k0rdent-<8 lowercase letters or digits>)`);
     return id;
   }
   const file = path.join(workDir, '.clusterid');
   const text = await fs.readFile(file, 'utf8').catch(() => undefined);
-  if (text === undefined) throw new UsageError(`no deployment in ${workDir} (no .clusterid); run deploy first or pass --id`);
+  if (text === undefined)
+    throw new UsageError(`no deployment in ${workDir} (no .clusterid); run deploy first or pass --id`);
   const found = text.trim();
   if (!isDeploymentId(found)) throw new UsageError(`${file}: "${found}" is not a deployment id`);
   return found;
@@ -124,7 +143,9 @@ const SYMBOL: Record<string, string> = {
 
 /** The phase table the CLI prints. */
 export function renderTable(state: DeploymentState): string {
-  const lines = [`${state.deploymentId}  ${state.status}${state.waitingFor ? ` (waiting for ${state.waitingFor})` : ''}`];
+  const lines = [
+    `${state.deploymentId}  ${state.status}${state.waitingFor ? ` (waiting for ${state.waitingFor})` : ''}`,
+  ];
   for (const p of PHASES) {
     const r = state.phases[p.name];
     const note = r.status === 'skipped' ? (r.skippedReason ?? '') : (r.error ?? '');
@@ -171,9 +192,13 @@ async function watch(
               : r.status === 'skipped'
                 ? (r.skippedReason ?? '')
                 : '';
-        console.log(`${SYMBOL[r.status] ?? '?'} ${p.title.padEnd(28)} ${r.status.padEnd(12)} ${detail}`.trimEnd());
+        console.log(
+          `${SYMBOL[r.status] ?? '?'} ${p.title.padEnd(28)} ${r.status.padEnd(12)} ${detail}`.trimEnd()
+        );
       }
-      const rejected = state.events.slice(Math.max(0, lastEvents)).filter((e) => e.action === 'request_rejected');
+      const rejected = state.events
+        .slice(Math.max(0, lastEvents))
+        .filter((e) => e.action === 'request_rejected');
       if (lastEvents >= 0) for (const e of rejected) console.log(`! ${e.message}`);
       lastEvents = state.events.length;
     }
@@ -182,7 +207,8 @@ async function watch(
   }
 }
 
-const settled = (s: DeploymentState) => s.status === 'completed' || s.status === 'failed' || s.status === 'paused';
+const settled = (s: DeploymentState) =>
+  s.status === 'completed' || s.status === 'failed' || s.status === 'paused';
 
 async function startEmbeddedWorker(workDir: string, taskQueue: string) {
   const settings = connectionSettings();
@@ -198,15 +224,19 @@ async function startEmbeddedWorker(workDir: string, taskQueue: string) {
   };
 }
 
-async function loadConfig(workDir: string, explicit: unknown): Promise<{ config: K0rdentConfig; file: string }> {
+function loadConfig(workDir: string, explicit: unknown): { config: K0rdentConfig; file: string } {
   const file = resolveConfigPath(workDir, typeof explicit === 'string' ? explicit : undefined);
-  const { config, warnings } = await loadConfigFile(file);
+  const { config, warnings } = loadConfigFile(file);
   for (const w of warnings) console.warn(`warning: ${w}`);
   return { config, file };
 }
 
 /** Works out the flags of this run: `--with-kof` or `kof.enabled` turn KOF on, and KOF needs the children. */
-export function resolveFlags(config: K0rdentConfig, withKof: boolean, withChildren: boolean): { flags: DeploymentFlags; notices: string[] } {
+export function resolveFlags(
+  config: K0rdentConfig,
+  withKof: boolean,
+  withChildren: boolean
+): { flags: DeploymentFlags; notices: string[] } {
   const kof = withKof || config.kof.enabled;
   const notices: string[] = [];
   let azureChildren = withChildren;
@@ -226,11 +256,17 @@ async function deploy(args: string[]): Promise<number> {
     'no-worker': { type: 'boolean' },
   });
   const workDir = workDirOf(v.dir);
-  const { config, file } = await loadConfig(workDir, v.config);
+  const { config, file } = loadConfig(workDir, v.config);
   const { flags, notices } = resolveFlags(config, v['with-kof'] === true, v['with-azure-children'] === true);
+  if (flags.kof && !config.kof.enabled) {
+    // kof.enabled turns these checks on while loading; --with-kof alone must not skip them.
+    const issues = kofSettingsIssues(config);
+    if (issues.length > 0) throw new ConfigError(file, issues);
+  }
   for (const n of notices) console.log(`notice: ${n}`);
   await fs.mkdir(workDir, { recursive: true });
-  const id = typeof v.id === 'string' ? await deploymentId(workDir, v.id) : (await readOrCreateClusterId(workDir)).id;
+  const id =
+    typeof v.id === 'string' ? await deploymentId(workDir, v.id) : (await readOrCreateClusterId(workDir)).id;
   const { client, uiUrl } = await connect(workDir);
   const taskQueue = config.orchestrator.task_queue;
   const handle: Handle = client.workflow.getHandle(workflowIdFor(id));
@@ -247,7 +283,10 @@ async function deploy(args: string[]): Promise<number> {
     };
     const stateFile = path.join(workDir, 'state', 'deployment-state.yaml');
     if (existsSync(stateFile)) {
-      const adopted = await importLegacyState(workDir, initialState(input, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')));
+      const adopted = await importLegacyState(
+        workDir,
+        initialState(input, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'))
+      );
       input.adopted = adopted.state;
       for (const note of adopted.notes) console.log(`adopting ${stateFile}: ${note}`);
     }
@@ -257,7 +296,10 @@ async function deploy(args: string[]): Promise<number> {
         taskQueue,
         args: [input],
         staticSummary: `k0rdent ${id}: ${config.cluster.controllers.count} controller(s) + ${config.cluster.workers.count} worker(s) in ${config.azure.location}`,
-        searchAttributes: { [SearchAttributeNames.deploymentId]: [id], [SearchAttributeNames.status]: ['in_progress'] },
+        searchAttributes: {
+          [SearchAttributeNames.deploymentId]: [id],
+          [SearchAttributeNames.status]: ['in_progress'],
+        },
       });
       console.log(`started deployment ${id} (task queue ${taskQueue})`);
     } catch (err) {
@@ -277,11 +319,15 @@ async function deploy(args: string[]): Promise<number> {
   console.log(`state file: ${path.join(workDir, 'state', 'deployment-state.yaml')}`);
   if (v.detach) return 0;
   const worker = v['no-worker'] ? undefined : await startEmbeddedWorker(workDir, taskQueue);
-  const interrupted = new Promise<'interrupted'>((resolve) => process.once('SIGINT', () => resolve('interrupted')));
+  const interrupted = new Promise<'interrupted'>((resolve) =>
+    process.once('SIGINT', () => resolve('interrupted'))
+  );
   try {
     const outcome = await Promise.race([watch(handle, settled), interrupted]);
     if (outcome === 'interrupted') {
-      console.log(`\ninterrupted: deployment ${id} is kept and continues when a worker runs (k0rdent-deploy worker, or deploy again)`);
+      console.log(
+        `\ninterrupted: deployment ${id} is kept and continues when a worker runs (k0rdent-deploy worker, or deploy again)`
+      );
       return 130;
     }
     console.log(renderTable(outcome));
@@ -306,7 +352,10 @@ async function list(args: string[]): Promise<number> {
   const { client } = await connect(workDirOf(v.dir));
   console.log(`${'deployment'.padEnd(18)} ${'workflow'.padEnd(11)} ${'status'.padEnd(13)} phase`);
   for await (const wf of client.workflow.list({ query: `WorkflowType = '${DEPLOYMENT_WORKFLOW}'` })) {
-    const attr = (name: string) => String((wf.searchAttributes?.[name] as unknown[] | undefined)?.[0] ?? '');
+    const attr = (name: string) => {
+      const value = (wf.searchAttributes?.[name] as unknown[] | undefined)?.[0];
+      return typeof value === 'string' ? value : '';
+    };
     console.log(
       `${wf.workflowId.padEnd(18)} ${wf.status.name.padEnd(11)} ${attr(SearchAttributeNames.status).padEnd(13)} ${attr(SearchAttributeNames.phase)}`
     );
@@ -324,9 +373,14 @@ async function hasWorker(client: Client, taskQueue: string): Promise<boolean> {
 }
 
 async function rollback(args: string[]): Promise<number> {
-  const v = parse(args, { to: { type: 'string' }, resume: { type: 'boolean' }, 'task-queue': { type: 'string' } });
+  const v = parse(args, {
+    to: { type: 'string' },
+    resume: { type: 'boolean' },
+    'task-queue': { type: 'string' },
+  });
   if (typeof v.to !== 'string') throw new UsageError('rollback needs --to PHASE');
-  if (!isPhaseName(v.to)) throw new UsageError(`--to ${v.to}: unknown phase; phases are ${PHASES.map((p) => p.name).join(', ')}`);
+  if (!isPhaseName(v.to))
+    throw new UsageError(`--to ${v.to}: unknown phase; phases are ${PHASES.map((p) => p.name).join(', ')}`);
   const workDir = workDirOf(v.dir);
   const id = await deploymentId(workDir, v.id);
   const { client } = await connect(workDir);
@@ -335,7 +389,9 @@ async function rollback(args: string[]): Promise<number> {
   const taskQueue = typeof v['task-queue'] === 'string' ? v['task-queue'] : DEFAULT_TASK_QUEUE;
   if (!(await hasWorker(client, taskQueue))) {
     await handle.signal(rollbackSignal, request);
-    console.log(`no worker is running: rollback to ${v.to} queued; it runs when a worker starts (k0rdent-deploy worker)`);
+    console.log(
+      `no worker is running: rollback to ${v.to} queued; it runs when a worker starts (k0rdent-deploy worker)`
+    );
     return 0;
   }
   try {
@@ -348,7 +404,14 @@ async function rollback(args: string[]): Promise<number> {
     throw err;
   }
   console.log(`rolling back ${id} to ${v.to}`);
-  const state = await watch(handle, (s) => s.status !== 'rolling_back' && s.rollbackTarget === v.to && s.phases[v.to as 'install_k0s'].status !== 'rolling_back' && (settled(s) || s.status === 'in_progress'));
+  const state = await watch(
+    handle,
+    (s) =>
+      s.status !== 'rolling_back' &&
+      s.rollbackTarget === v.to &&
+      s.phases[v.to as 'install_k0s'].status !== 'rolling_back' &&
+      (settled(s) || s.status === 'in_progress')
+  );
   console.log(renderTable(state));
   return state.status === 'failed' ? 1 : 0;
 }
@@ -373,9 +436,12 @@ async function reset(args: string[]): Promise<number> {
   const workDir = workDirOf(v.dir);
   const id = await deploymentId(workDir, v.id);
   if (!v.yes) {
-    if (!process.stdin.isTTY) throw new UsageError('reset deletes everything the deployment made; pass --yes to confirm');
+    if (!process.stdin.isTTY)
+      throw new UsageError('reset deletes everything the deployment made; pass --yes to confirm');
     const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
-    const answer = await rl.question(`Reset ${id}: every resource it made is deleted. Type "yes" to continue: `);
+    const answer = await rl.question(
+      `Reset ${id}: every resource it made is deleted. Type "yes" to continue: `
+    );
     rl.close();
     if (answer.trim() !== 'yes') {
       console.log('reset cancelled');
@@ -406,7 +472,8 @@ async function reset(args: string[]): Promise<number> {
 async function worker(args: string[]): Promise<number> {
   const v = parse(args, { 'task-queue': { type: 'string' } });
   const { runWorker } = await import('./worker');
-  if (connectionSettings().embedded) await ensureDevServer({ stateDir: path.join(workDirOf(v.dir), 'state') });
+  if (connectionSettings().embedded)
+    await ensureDevServer({ stateDir: path.join(workDirOf(v.dir), 'state') });
   await runWorker(typeof v['task-queue'] === 'string' ? v['task-queue'] : undefined);
   return 0;
 }
@@ -420,19 +487,40 @@ async function demo(args: string[]): Promise<number> {
   const server = connectionSettings().embedded ? await ensureDevServer({ stateDir }) : undefined;
   const pidFile = path.join(stateDir, 'worker.pid');
   const oldPid = Number((await fs.readFile(pidFile, 'utf8').catch(() => '')).trim());
-  const alive = oldPid > 0 && (() => { try { process.kill(oldPid, 0); return true; } catch { return false; } })();
+  const alive =
+    oldPid > 0 &&
+    (() => {
+      try {
+        process.kill(oldPid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    })();
   if (!alive) {
     const log = openSync(path.join(stateDir, 'worker.log'), 'a');
-    const child = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'k0rdent-deploy'), 'worker', '--dir', workDir], {
-      detached: true,
-      stdio: ['ignore', log, log],
-      env: process.env,
-    });
+    const child = spawn(
+      process.execPath,
+      [path.join(PACKAGE_ROOT, 'bin', 'k0rdent-deploy'), 'worker', '--dir', workDir],
+      {
+        detached: true,
+        stdio: ['ignore', log, log],
+        env: process.env,
+      }
+    );
     child.unref();
     await fs.writeFile(pidFile, `${child.pid}\n`);
     console.log(`worker started (pid ${child.pid}, log ${path.join(stateDir, 'worker.log')})`);
   }
-  const code = await deploy(['--dir', workDir, '--config', configFile, '--with-kof', '--with-azure-children', '--no-worker']);
+  const code = await deploy([
+    '--dir',
+    workDir,
+    '--config',
+    configFile,
+    '--with-kof',
+    '--with-azure-children',
+    '--no-worker',
+  ]);
   const id = await deploymentId(workDir, undefined);
   console.log(`
 Web UI:      ${server?.uiUrl ?? `(the Web UI of ${process.env.TEMPORAL_ADDRESS})`}/namespaces/default/workflows/${id}
@@ -456,8 +544,14 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   demo,
 };
 
+function logLevel(value: string | undefined): LogLevel {
+  const levels: LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+  return levels.find((l) => l === value?.toUpperCase()) ?? 'WARN';
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  Runtime.install({ logger: new DefaultLogger(logLevel(process.env.K0RDENT_LOG_LEVEL)) });
   const [command, ...rest] = argv;
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     console.log(USAGE);

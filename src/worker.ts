@@ -39,7 +39,9 @@ export async function createWorker(setup: WorkerSetup): Promise<Worker> {
 }
 
 /** Connects with the TEMPORAL_* settings and runs a worker until SIGINT/SIGTERM. */
-export async function runWorker(taskQueue = process.env.K0RDENT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE): Promise<void> {
+export async function runWorker(
+  taskQueue = process.env.K0RDENT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE
+): Promise<void> {
   const settings = connectionSettings();
   const connection = await NativeConnection.connect(settings.options);
   try {

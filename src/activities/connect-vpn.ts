@@ -23,7 +23,9 @@ export const connectVpnPhase: PhaseFactory = (deps): Phase => ({
     });
     return {
       patch: { values: { wg_vpn_connected: true } },
-      events: [event('vpn_connected', `Tunnel ${names.wireguardInterface} up, ${names.hosts.length} peers answered`)],
+      events: [
+        event('vpn_connected', `Tunnel ${names.wireguardInterface} up, ${names.hosts.length} peers answered`),
+      ],
     };
   },
 

@@ -28,7 +28,8 @@ export const createVmsPhase: PhaseFactory = (deps): Phase => ({
       const vm = await world.get(VM, host.name);
       if (!vm) problems.push(`VM ${host.name} is missing`);
       else if (vm.owner !== ctx.deploymentId) problems.push(`VM ${host.name} belongs to ${vm.owner}`);
-      else if (vm.props.powerState !== 'running') problems.push(`VM ${host.name} is ${String(vm.props.powerState)}`);
+      else if (vm.props.powerState !== 'running')
+        problems.push(`VM ${host.name} is ${String(vm.props.powerState)}`);
     }
     return verdict(problems);
   },
@@ -48,7 +49,8 @@ export const createVmsPhase: PhaseFactory = (deps): Phase => ({
           size: host.size,
           image: ctx.config.azure.vm_image,
           priority: ctx.config.azure.vm_priority,
-          evictionPolicy: ctx.config.azure.vm_priority === 'Spot' ? ctx.config.azure.eviction_policy : undefined,
+          evictionPolicy:
+            ctx.config.azure.vm_priority === 'Spot' ? ctx.config.azure.eviction_policy : undefined,
           customData: `${names.cloudInitDir}/${host.name}-cloud-init.yaml`,
           osDiskSizeGb: 64,
           publicIp,

@@ -69,6 +69,7 @@ function instrument(name: PhaseName, phase: Phase, deps: PhaseDeps) {
 /** Builds the activities object registered on the worker. */
 export function createActivities(deps: PhaseDeps = defaultDeps()) {
   const phaseActivities: Record<string, PhaseActivity<CheckResult | PhaseResult>> = {};
-  for (const name of PHASE_NAMES) Object.assign(phaseActivities, instrument(name, PHASE_FACTORIES[name](deps), deps));
+  for (const name of PHASE_NAMES)
+    Object.assign(phaseActivities, instrument(name, PHASE_FACTORIES[name](deps), deps));
   return { ...phaseActivities, projectState, archiveState, recordHistory };
 }

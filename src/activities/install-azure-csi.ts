@@ -12,7 +12,9 @@ export const installAzureCsiPhase: PhaseFactory = (deps) =>
     ],
     applied: () => ({
       patch: { values: { azure_csi_installed: true } },
-      events: [event('azure_csi_installed', 'Azure disk CSI driver installed with storage class managed-csi')],
+      events: [
+        event('azure_csi_installed', 'Azure disk CSI driver installed with storage class managed-csi'),
+      ],
     }),
     removed: () => ({
       patch: { values: { azure_csi_installed: false } },

@@ -10,7 +10,11 @@ export const installK0rdentPhase: PhaseFactory = (deps) =>
       {
         kind: 'helmRelease',
         name: `${ctx.config.software.k0rdent.namespace}/kcm`,
-        props: { chart: ctx.config.software.k0rdent.registry, version: ctx.config.software.k0rdent.version, status: 'deployed' },
+        props: {
+          chart: ctx.config.software.k0rdent.registry,
+          version: ctx.config.software.k0rdent.version,
+          status: 'deployed',
+        },
       },
       { kind: 'management', name: 'kcm', props: { ready: true } },
     ],

@@ -62,7 +62,11 @@ export const installK0sPhase: PhaseFactory = (deps): Phase => {
         () => true,
         () => false
       );
-      if (!kubeconfig) return verdict([...(seen.reason ? [seen.reason] : []), `kubeconfig ./${names.kubeconfig} is missing`]);
+      if (!kubeconfig)
+        return verdict([
+          ...(seen.reason ? [seen.reason] : []),
+          `kubeconfig ./${names.kubeconfig} is missing`,
+        ]);
       return seen;
     },
     async apply(ctx) {
@@ -74,7 +78,9 @@ export const installK0sPhase: PhaseFactory = (deps): Phase => {
       const kubeconfig = {
         apiVersion: 'v1',
         kind: 'Config',
-        clusters: [{ name: ctx.deploymentId, cluster: { server: `https://${controller?.wireguardIp ?? ''}:6443` } }],
+        clusters: [
+          { name: ctx.deploymentId, cluster: { server: `https://${controller?.wireguardIp ?? ''}:6443` } },
+        ],
         contexts: [{ name: ctx.deploymentId, context: { cluster: ctx.deploymentId, user: 'admin' } }],
         'current-context': ctx.deploymentId,
         users: [{ name: 'admin', user: {} }],

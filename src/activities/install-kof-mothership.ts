@@ -9,9 +9,21 @@ export const installKofMothershipPhase: PhaseFactory = (deps) =>
     resources: (ctx) => {
       const kof = ctx.config.kof;
       return [
-        { kind: 'helmRelease', name: `${kof.istio.namespace}/kof-istio`, props: { version: kof.istio.version } },
-        { kind: 'helmRelease', name: `${kof.mothership.namespace}/kof-operators`, props: { version: kof.version } },
-        { kind: 'helmRelease', name: `${kof.mothership.namespace}/kof-mothership`, props: { version: kof.version } },
+        {
+          kind: 'helmRelease',
+          name: `${kof.istio.namespace}/kof-istio`,
+          props: { version: kof.istio.version },
+        },
+        {
+          kind: 'helmRelease',
+          name: `${kof.mothership.namespace}/kof-operators`,
+          props: { version: kof.version },
+        },
+        {
+          kind: 'helmRelease',
+          name: `${kof.mothership.namespace}/kof-mothership`,
+          props: { version: kof.version },
+        },
       ];
     },
     applied: (ctx) => ({
@@ -31,7 +43,13 @@ export const installKofMothershipPhase: PhaseFactory = (deps) =>
       ],
     }),
     removed: () => ({
-      patch: { values: { kof_mothership_installed: false, kof_mothership_version: null, kof_mothership_namespace: null } },
+      patch: {
+        values: {
+          kof_mothership_installed: false,
+          kof_mothership_version: null,
+          kof_mothership_namespace: null,
+        },
+      },
       events: [event('kof_mothership_uninstalled', 'KOF mothership, operators and Istio uninstalled')],
     }),
   });

@@ -33,7 +33,10 @@ export const installKofRegionalPhase: PhaseFactory = (deps) =>
     applied: (ctx) => {
       const name = clusterName(ctx);
       const r = ctx.config.kof.regional;
-      const clusterEvent = (action: string, message: string) => ({ cluster: name, event: event(action, message) });
+      const clusterEvent = (action: string, message: string) => ({
+        cluster: name,
+        event: event(action, message),
+      });
       return {
         patch: {
           values: {
@@ -44,9 +47,18 @@ export const installKofRegionalPhase: PhaseFactory = (deps) =>
           },
           cluster_events: [
             clusterEvent('cluster_events_initialized', `Local event tracking initialized for ${name}`),
-            clusterEvent('cluster_deployment_created', `ClusterDeployment '${name}' created for Azure cluster in ${r.location}`),
-            clusterEvent('cluster_config_recorded', `Template: ${r.template}, Credential: ${r.credential}, DryRun: false`),
-            clusterEvent('kof_regional_cluster_ready', 'KOF regional cluster deployment completed successfully'),
+            clusterEvent(
+              'cluster_deployment_created',
+              `ClusterDeployment '${name}' created for Azure cluster in ${r.location}`
+            ),
+            clusterEvent(
+              'cluster_config_recorded',
+              `Template: ${r.template}, Credential: ${r.credential}, DryRun: false`
+            ),
+            clusterEvent(
+              'kof_regional_cluster_ready',
+              'KOF regional cluster deployment completed successfully'
+            ),
             clusterEvent('kof_regional_configured', `Domain: ${r.domain}, Admin: ${r.admin_email}`),
           ],
         },
@@ -66,7 +78,9 @@ export const installKofRegionalPhase: PhaseFactory = (deps) =>
             kof_regional_cluster_name: null,
             kof_regional_domain: null,
           },
-          cluster_events: [{ cluster: name, event: event('cluster_deleted', `ClusterDeployment '${name}' deleted`) }],
+          cluster_events: [
+            { cluster: name, event: event('cluster_deleted', `ClusterDeployment '${name}' deleted`) },
+          ],
         },
         events: [event('kof_regional_uninstall_completed', `KOF regional cluster ${name} removed`)],
       };

@@ -3,7 +3,12 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { randomInt } from 'node:crypto';
 import { namesFor } from '../config/naming';
-import { ensureWireguardKeys, readWireguardPrivateKey, wireguardPublicKey, writeSecretFile } from '../hosts/keys';
+import {
+  ensureWireguardKeys,
+  readWireguardPrivateKey,
+  wireguardPublicKey,
+  writeSecretFile,
+} from '../hosts/keys';
 import { renderCloudInit } from '../hosts/wireguard-config';
 import { isoSecond } from '../workflows/state';
 import type { PhaseContext, WireguardPeer } from '../workflows/messages';
@@ -107,7 +112,9 @@ export const prepareDeploymentPhase: PhaseFactory = (): Phase => ({
         event('wireguard_ips_assigned', `WireGuard IPs assigned to ${peers.length} peers`),
         event(
           'wireguard_keys_generated',
-          generated > 0 ? `WireGuard keys generated for ${generated} peers` : 'WireGuard keys reused for every peer'
+          generated > 0
+            ? `WireGuard keys generated for ${generated} peers`
+            : 'WireGuard keys reused for every peer'
         ),
         event('cloud_init_generated', `Cloud-init files generated for ${names.hosts.length} VMs`),
       ],

@@ -7,13 +7,21 @@ import type { ArchiveInput, ProjectionInput } from '../workflows/messages';
 
 /** Writes the state, events and cluster-events files for a snapshot; a repeated snapshot changes nothing. */
 export async function projectState(input: ProjectionInput): Promise<number> {
-  const { changed } = await writeProjection(input.workDir, input.state, { writePrivateKeys: input.writePrivateKeys });
+  const { changed } = await writeProjection(input.workDir, input.state, {
+    writePrivateKeys: input.writePrivateKeys,
+  });
   return changed.length;
 }
 
 /** Copies or moves the state files into `old_deployments/<id>_<timestamp>_<reason>/`; returns that folder. */
 export async function archiveState(input: ArchiveInput): Promise<string> {
-  const dir = await archiveDeployment(input.workDir, input.deploymentId, input.reason, new Date(input.at), input.mode);
+  const dir = await archiveDeployment(
+    input.workDir,
+    input.deploymentId,
+    input.reason,
+    new Date(input.at),
+    input.mode
+  );
   if (input.forgetClusterId) await fs.rm(path.join(input.workDir, '.clusterid'), { force: true });
   return dir;
 }

@@ -8,9 +8,17 @@ import { worldPhase } from './world-phase';
 export const setupAzureChildrenPhase: PhaseFactory = (deps) =>
   worldPhase(deps, {
     resources: (ctx) => [
-      { kind: 'servicePrincipal', name: namesFor(ctx.deploymentId, ctx.config).servicePrincipal, props: { role: 'Contributor' } },
+      {
+        kind: 'servicePrincipal',
+        name: namesFor(ctx.deploymentId, ctx.config).servicePrincipal,
+        props: { role: 'Contributor' },
+      },
       { kind: 'azureClusterIdentity', name: 'kcm-system/azure-cluster-identity', props: {} },
-      { kind: 'credential', name: 'kcm-system/azure-cluster-credential', props: { identity: 'azure-cluster-identity' } },
+      {
+        kind: 'credential',
+        name: 'kcm-system/azure-cluster-credential',
+        props: { identity: 'azure-cluster-identity' },
+      },
     ],
     applied: (ctx) => ({
       patch: { values: { azure_children_configured: true } },

@@ -32,7 +32,9 @@ export const setupVpnPhase: PhaseFactory = (): Phase => ({
     const file = path.join(ctx.workDir, namesFor(ctx.deploymentId, ctx.config).laptopWireguardConfig);
     const current = await fs.readFile(file, 'utf8').catch(() => undefined);
     if (current === undefined) return verdict([`laptop WireGuard config ${file} is missing`]);
-    return verdict(current === (await render(ctx)) ? [] : ['laptop WireGuard config differs from the deployment']);
+    return verdict(
+      current === (await render(ctx)) ? [] : ['laptop WireGuard config differs from the deployment']
+    );
   },
 
   async apply(ctx) {
@@ -42,10 +44,15 @@ export const setupVpnPhase: PhaseFactory = (): Phase => ({
       patch: {
         values: { wg_laptop_config_created: true, wg_setup_method: 'cli' },
         artifacts: {
-          wireguard_laptop_config: { path: `./${names.laptopWireguardConfig}`, updated_at: isoSecond(Date.now()) },
+          wireguard_laptop_config: {
+            path: `./${names.laptopWireguardConfig}`,
+            updated_at: isoSecond(Date.now()),
+          },
         },
       },
-      events: [event('vpn_config_generated', `Laptop WireGuard config written to ./${names.laptopWireguardConfig}`)],
+      events: [
+        event('vpn_config_generated', `Laptop WireGuard config written to ./${names.laptopWireguardConfig}`),
+      ],
     };
   },
 
@@ -53,7 +60,10 @@ export const setupVpnPhase: PhaseFactory = (): Phase => ({
     const names = namesFor(ctx.deploymentId, ctx.config);
     await fs.rm(path.join(ctx.workDir, names.laptopWireguardConfig), { force: true });
     return {
-      patch: { values: { wg_laptop_config_created: false, wg_setup_method: null }, artifacts: { wireguard_laptop_config: null } },
+      patch: {
+        values: { wg_laptop_config_created: false, wg_setup_method: null },
+        artifacts: { wireguard_laptop_config: null },
+      },
       events: [event('vpn_config_reset', 'Laptop WireGuard config removed')],
     };
   },

@@ -18,7 +18,8 @@ export function beat(details: Record<string, unknown>): void {
 /** The cursor the previous attempt of this activity heartbeated, if any. */
 export function resumeCursor<T extends object>(): Partial<T> {
   const details: unknown = currentContext()?.info.heartbeatDetails;
-  return details && typeof details === 'object' ? (details as Partial<T>) : {};
+  if (details && typeof details === 'object') return details;
+  return {};
 }
 
 /** The activity's cancellation signal (a never-aborted one outside a worker). */
@@ -37,17 +38,21 @@ export async function pause(ms: number, details: Record<string, unknown>): Promi
 }
 
 /** Runs `fn` over `items` with at most `limit` at once; the first failure rejects after the others settle. */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
-  let failure: unknown;
+  let failure: Error | undefined;
   const lane = async () => {
     while (next < items.length && failure === undefined) {
       const index = next++;
       try {
         results[index] = await fn(items[index] as T, index);
       } catch (err) {
-        failure ??= err;
+        failure ??= err instanceof Error ? err : new Error(String(err));
       }
     }
   };
@@ -57,7 +62,12 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, in
 }
 
 /** Wraps an error once, with what was being done, as a typed failure the workflow can decide on. */
-export function wrapFailure(what: string, err: unknown, type = 'CommandFailed', nonRetryable = false): ApplicationFailure {
+export function wrapFailure(
+  what: string,
+  err: unknown,
+  type = 'CommandFailed',
+  nonRetryable = false
+): ApplicationFailure {
   if (err instanceof ApplicationFailure) {
     return ApplicationFailure.create({
       message: `${what}: ${err.message}`,

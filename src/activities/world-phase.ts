@@ -31,14 +31,16 @@ export function worldPhase(deps: PhaseDeps, spec: WorldPhaseSpec): Phase {
       for (const r of spec.resources(ctx)) {
         const found = await world.get(r.kind, r.name);
         if (!found) problems.push(`${r.kind} ${r.name} is missing`);
-        else if (found.owner !== ctx.deploymentId) problems.push(`${r.kind} ${r.name} belongs to ${found.owner}`);
+        else if (found.owner !== ctx.deploymentId)
+          problems.push(`${r.kind} ${r.name} belongs to ${found.owner}`);
       }
       return verdict(problems);
     },
     async apply(ctx) {
       const world = deps.world(ctx.workDir);
       for (const r of spec.resources(ctx)) {
-        if (!(await world.get(r.kind, r.name))) await simulate(ctx, `${r.kind}/${r.name}`, spec.stepsPerResource ?? 2);
+        if (!(await world.get(r.kind, r.name)))
+          await simulate(ctx, `${r.kind}/${r.name}`, spec.stepsPerResource ?? 2);
         await world.put(ctx.deploymentId, r.kind, r.name, r.props);
       }
       return spec.applied(ctx);

@@ -7,7 +7,8 @@ export function k0sRoles(names: DeploymentNames): { host: string; address: strin
   const controllers = names.hosts.filter((h) => h.role === 'controller');
   return names.hosts.map((h) => {
     let role = 'worker';
-    if (h.role === 'controller') role = controllers.length === 1 || h !== controllers[0] ? 'controller+worker' : 'controller';
+    if (h.role === 'controller')
+      role = controllers.length === 1 || h !== controllers[0] ? 'controller+worker' : 'controller';
     return { host: h.name, address: h.wireguardIp, role };
   });
 }
@@ -31,7 +32,10 @@ export function renderK0sctlConfig(names: DeploymentNames, config: K0rdentConfig
             network: {
               nodeLocalLoadBalancing: { enabled: true, type: 'EnvoyProxy' },
               provider: 'calico',
-              calico: { ipAutodetectionMethod: 'can-reach=8.8.8.8', envVars: { FELIX_IGNORELOOSERPF: 'true' } },
+              calico: {
+                ipAutodetectionMethod: 'can-reach=8.8.8.8',
+                envVars: { FELIX_IGNORELOOSERPF: 'true' },
+              },
             },
           },
         },

@@ -81,7 +81,12 @@ export class LocalWorld {
   }
 
   /** Creates or updates a resource; refuses one that belongs to another deployment. */
-  async put(owner: string, kind: string, name: string, props: Record<string, unknown>): Promise<WorldResource> {
+  async put(
+    owner: string,
+    kind: string,
+    name: string,
+    props: Record<string, unknown>
+  ): Promise<WorldResource> {
     return this.update((data) => {
       const existing = data.resources[key(kind, name)];
       if (existing && existing.owner !== owner) {

@@ -23,7 +23,11 @@ export function generateWireguardKeyPair(): WireguardKeyPair {
 export function wireguardPublicKey(privateKeyB64: string): string {
   const raw = Buffer.from(privateKeyB64.trim(), 'base64');
   if (raw.length !== 32) throw new Error('a WireGuard private key is 32 bytes of base64');
-  const key = createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, raw]), format: 'der', type: 'pkcs8' });
+  const key = createPrivateKey({
+    key: Buffer.concat([X25519_PKCS8_PREFIX, raw]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   const jwk = createPublicKey(key).export({ format: 'jwk' });
   return Buffer.from(jwk.x ?? '', 'base64url').toString('base64');
 }
@@ -39,7 +43,10 @@ export async function writeSecretFile(file: string, content: string): Promise<vo
  * Returns the peer's key pair, generating it only when no private key file exists yet: keys that
  * running VMs already use are never replaced.
  */
-export async function ensureWireguardKeys(dir: string, peer: string): Promise<WireguardKeyPair & { created: boolean }> {
+export async function ensureWireguardKeys(
+  dir: string,
+  peer: string
+): Promise<WireguardKeyPair & { created: boolean }> {
   const privFile = path.join(dir, `${peer}_privkey`);
   const pubFile = path.join(dir, `${peer}_pubkey`);
   let privateKey: string | undefined;
@@ -49,7 +56,10 @@ export async function ensureWireguardKeys(dir: string, peer: string): Promise<Wi
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   const created = privateKey === undefined;
-  const pair = privateKey === undefined ? generateWireguardKeyPair() : { privateKey, publicKey: wireguardPublicKey(privateKey) };
+  const pair =
+    privateKey === undefined
+      ? generateWireguardKeyPair()
+      : { privateKey, publicKey: wireguardPublicKey(privateKey) };
   if (created) await writeSecretFile(privFile, pair.privateKey + '\n');
   await fs.writeFile(pubFile, pair.publicKey + '\n', { mode: 0o644 });
   return { ...pair, created };
@@ -76,7 +86,10 @@ function sshMpint(b64url: string): Buffer {
  * Returns the deployment's SSH public key line, generating an RSA 4096 pair (private key 0600, PEM) only
  * when the private key file does not exist.
  */
-export async function ensureSshKeyPair(privFile: string, comment: string): Promise<{ publicKey: string; created: boolean }> {
+export async function ensureSshKeyPair(
+  privFile: string,
+  comment: string
+): Promise<{ publicKey: string; created: boolean }> {
   let pem: string | undefined;
   try {
     pem = await fs.readFile(privFile, 'utf8');
@@ -90,7 +103,11 @@ export async function ensureSshKeyPair(privFile: string, comment: string): Promi
     await writeSecretFile(privFile, pem);
   }
   const jwk = createPublicKey(createPrivateKey(pem)).export({ format: 'jwk' });
-  const blob = Buffer.concat([sshString(Buffer.from('ssh-rsa')), sshMpint(jwk.e ?? ''), sshMpint(jwk.n ?? '')]);
+  const blob = Buffer.concat([
+    sshString(Buffer.from('ssh-rsa')),
+    sshMpint(jwk.e ?? ''),
+    sshMpint(jwk.n ?? ''),
+  ]);
   const publicKey = `ssh-rsa ${blob.toString('base64')} ${comment}`;
   await fs.writeFile(`${privFile}.pub`, publicKey + '\n', { mode: 0o644 });
   return { publicKey, created };

@@ -31,7 +31,12 @@ export function renderCloudInit(input: CloudInitInput): string {
     package_upgrade: true,
     packages: ['wireguard'],
     write_files: [
-      { path: '/etc/wireguard/privatekey', permissions: '0600', owner: 'root:root', content: input.hostPrivateKey + '\n' },
+      {
+        path: '/etc/wireguard/privatekey',
+        permissions: '0600',
+        owner: 'root:root',
+        content: input.hostPrivateKey + '\n',
+      },
       { path: '/etc/wireguard/wg0.conf', permissions: '0600', owner: 'root:root', content: wg0 },
     ],
     runcmd: [

@@ -78,7 +78,9 @@ export async function ensureDevServer(options: DevServerOptions): Promise<DevSer
   const binary = findTemporalBinary();
   if (!binary) {
     throw new Error(
-      'no Temporal server at ' + address + ' and no `temporal` binary found; run scripts/install-temporal.sh ' +
+      'no Temporal server at ' +
+        address +
+        ' and no `temporal` binary found; run scripts/install-temporal.sh ' +
         'or set TEMPORAL_CLI_PATH (or TEMPORAL_ADDRESS to use another server)'
     );
   }
@@ -90,7 +92,9 @@ export async function ensureDevServer(options: DevServerOptions): Promise<DevSer
   const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
-      throw new Error(`temporal dev server exited with code ${child.exitCode}; see ${path.join(opts.stateDir, 'temporal-server.log')}`);
+      throw new Error(
+        `temporal dev server exited with code ${child.exitCode}; see ${path.join(opts.stateDir, 'temporal-server.log')}`
+      );
     }
     if (await portOpen(opts.host, opts.port)) return { address, uiUrl, started: true, pid: child.pid };
     await new Promise((r) => setTimeout(r, 250));

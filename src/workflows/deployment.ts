@@ -55,7 +55,10 @@ import {
 type Activities = ReturnType<typeof createActivities>;
 type PhaseFn<R> = (ctx: PhaseContext) => Promise<R>;
 
-const deploymentIdKey = defineSearchAttributeKey(SearchAttributeNames.deploymentId, SearchAttributeType.KEYWORD);
+const deploymentIdKey = defineSearchAttributeKey(
+  SearchAttributeNames.deploymentId,
+  SearchAttributeType.KEYWORD
+);
 const phaseKey = defineSearchAttributeKey(SearchAttributeNames.phase, SearchAttributeType.KEYWORD);
 const statusKey = defineSearchAttributeKey(SearchAttributeNames.status, SearchAttributeType.KEYWORD);
 
@@ -119,7 +122,9 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     dirty = true;
   };
   const resetRefusal = () =>
-    state.status === 'resetting' || requests.some((r) => r.kind === 'reset') ? 'a reset is already under way' : undefined;
+    state.status === 'resetting' || requests.some((r) => r.kind === 'reset')
+      ? 'a reset is already under way'
+      : undefined;
 
   setHandler(stateQuery, () => state);
   setHandler(rollbackSignal, (req: RollbackRequest) => {
@@ -255,7 +260,12 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       }
       const reason = rec.status === 'pending' ? 'Component not enabled' : 'Component no longer enabled';
       setPhaseStatus(state, phase, 'skipped', now(), { skippedReason: reason });
-      addEvent(state, { timestamp: now(), action: 'phase_skipped', message: `Phase skipped: ${phase} - ${reason}`, phase });
+      addEvent(state, {
+        timestamp: now(),
+        action: 'phase_skipped',
+        message: `Phase skipped: ${phase} - ${reason}`,
+        phase,
+      });
       cursor++;
       await project();
       return;
@@ -306,7 +316,12 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       durationSeconds: Math.round((finished - started) / 1000),
     });
     state.phase = phase;
-    addEvent(state, { timestamp: now(), action: 'phase_completed', message: `Phase completed: ${phase}`, phase });
+    addEvent(state, {
+      timestamp: now(),
+      action: 'phase_completed',
+      message: `Phase completed: ${phase}`,
+      phase,
+    });
     cursor++;
     await project();
   };
@@ -319,15 +334,28 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
         setPhaseStatus(state, phase, 'rolling_back', now());
         await project();
         try {
-          record(phase, await call<PhaseResult>(proxies[phaseDef(phase).kind], activityNames(phase).rollback, phase));
+          record(
+            phase,
+            await call<PhaseResult>(proxies[phaseDef(phase).kind], activityNames(phase).rollback, phase)
+          );
         } catch (err) {
           await fail(phase, err, 'rollback of');
-          addEvent(state, { timestamp: now(), action: 'rollback_failed', message: state.lastError ?? '', phase });
+          addEvent(state, {
+            timestamp: now(),
+            action: 'rollback_failed',
+            message: state.lastError ?? '',
+            phase,
+          });
           await project();
           return false;
         }
         setPhaseStatus(state, phase, 'pending', now());
-        addEvent(state, { timestamp: now(), action: 'phase_rolled_back', message: `Phase rolled back: ${phase}`, phase });
+        addEvent(state, {
+          timestamp: now(),
+          action: 'phase_rolled_back',
+          message: `Phase rolled back: ${phase}`,
+          phase,
+        });
         await project();
       }
       return true;
@@ -347,7 +375,11 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     cursor = phaseIndex(toPhase);
     if (!(await rollBack(rollbackPlan(state, toPhase)))) return;
     resetFrom(state, toPhase, now());
-    addEvent(state, { timestamp: now(), action: 'phase_reset', message: `Phase reset invoked from: ${toPhase}` });
+    addEvent(state, {
+      timestamp: now(),
+      action: 'phase_reset',
+      message: `Phase reset invoked from: ${toPhase}`,
+    });
     state.deploymentEndTime = undefined;
     state.deploymentDurationSeconds = undefined;
     if (req.resume) {
@@ -370,12 +402,22 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     addEvent(state, { timestamp: now(), action: 'reset_started', message: `Reset started (${reason})` });
     await project();
     // Archive before anything is deleted, so an interrupted reset never loses the record.
-    const archive = { workDir: input.workDir, deploymentId: state.deploymentId, reason, at, forgetClusterId: false };
+    const archive = {
+      workDir: input.workDir,
+      deploymentId: state.deploymentId,
+      reason,
+      at,
+      forgetClusterId: false,
+    };
     await local.archiveState({ ...archive, mode: 'copy' });
     if (!(await rollBack(rollbackPlan(state, PHASE_NAMES[0] as PhaseName)))) return false;
     state.status = 'reset';
     state.phase = 'reset';
-    addEvent(state, { timestamp: now(), action: 'deployment_reset', message: `Deployment reset (${reason})` });
+    addEvent(state, {
+      timestamp: now(),
+      action: 'deployment_reset',
+      message: `Deployment reset (${reason})`,
+    });
     await project();
     state.archivedTo = await local.archiveState({ ...archive, mode: 'move', forgetClusterId: true });
     return true;
@@ -390,8 +432,13 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     state.lastError = undefined;
     state.deploymentEndTime = isoSecond(end);
     state.deploymentDurationSeconds = Math.max(0, Math.round((end - start) / 1000));
-    const last = [...(PHASES as readonly PhaseDef[])].reverse().find((p) => state.phases[p.name as PhaseName].status === 'completed' && !p.component);
-    state.phase = state.phases.install_kof_regional.status === 'completed' ? 'install_kof_regional' : (last?.name ?? state.phase);
+    const last = [...(PHASES as readonly PhaseDef[])]
+      .reverse()
+      .find((p) => state.phases[p.name as PhaseName].status === 'completed' && !p.component);
+    state.phase =
+      state.phases.install_kof_regional.status === 'completed'
+        ? 'install_kof_regional'
+        : (last?.name ?? state.phase);
     addEvent(state, {
       timestamp: now(),
       action: 'deployment_completed',
@@ -461,7 +508,11 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     if (dirty) continue;
     await condition(
       () =>
-        requests.length > 0 || resumeRequested || componentsChanged || dirty || workflowInfo().continueAsNewSuggested
+        requests.length > 0 ||
+        resumeRequested ||
+        componentsChanged ||
+        dirty ||
+        workflowInfo().continueAsNewSuggested
     );
     if (resumeRequested || componentsChanged) {
       // A new deploy or a change of components: check everything again from the top.
@@ -482,7 +533,8 @@ function inputProblem(input: DeploymentInput | undefined): string | undefined {
   if (typeof input.deploymentId !== 'string' || !/^k0rdent-[a-z0-9]{8}$/.test(input.deploymentId)) {
     return `deploymentId "${String(input.deploymentId)}" is not of the form k0rdent-<8 lowercase letters or digits>`;
   }
-  if (typeof input.workDir !== 'string' || !input.workDir.startsWith('/')) return 'workDir must be an absolute path';
+  if (typeof input.workDir !== 'string' || !input.workDir.startsWith('/'))
+    return 'workDir must be an absolute path';
   if (!input.config || typeof input.config !== 'object') return 'config is missing';
   if (!input.policy || typeof input.policy.heartbeatSeconds !== 'number') return 'policy is missing';
   if (input.flags?.kof && !input.flags.azureChildren) {

@@ -23,7 +23,9 @@ export function isDeploymentId(id: string): boolean {
 /** The workflow ID of a deployment: the deployment id itself, so the Web UI lists it by that name. */
 export function workflowIdFor(deploymentId: string): string {
   if (!isDeploymentId(deploymentId)) {
-    throw new Error(`deployment id "${deploymentId}" is not of the form k0rdent-<8 lowercase letters or digits>`);
+    throw new Error(
+      `deployment id "${deploymentId}" is not of the form k0rdent-<8 lowercase letters or digits>`
+    );
   }
   return deploymentId;
 }

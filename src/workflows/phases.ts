@@ -24,7 +24,12 @@ export interface PhaseDef {
 
 /** The eleven phases in execution order. */
 export const PHASES = [
-  { name: 'prepare_deployment', title: 'Deployment preparation', statusLabel: 'Prepare deployment', kind: 'local' },
+  {
+    name: 'prepare_deployment',
+    title: 'Deployment preparation',
+    statusLabel: 'Prepare deployment',
+    kind: 'local',
+  },
   { name: 'setup_network', title: 'Azure network setup', statusLabel: 'Setup network', kind: 'cloud' },
   {
     name: 'create_vms',

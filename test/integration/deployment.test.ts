@@ -31,7 +31,10 @@ async function privateKeys(workDir: string): Promise<string[]> {
 }
 
 async function stateFile(workDir: string): Promise<Record<string, unknown>> {
-  return parse(await fs.readFile(path.join(workDir, 'state', 'deployment-state.yaml'), 'utf8')) as Record<string, unknown>;
+  return parse(await fs.readFile(path.join(workDir, 'state', 'deployment-state.yaml'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
 }
 
 describe('deployment workflow on a real dev server', function () {
@@ -57,7 +60,11 @@ describe('deployment workflow on a real dev server', function () {
       assert.equal(file.deployment_id, d.id);
       const ledger = (await d.world.read()).ledger;
       for (const name of PHASE_NAMES) assert.equal(ledger[name]?.applyCompleted, 1, name);
-      const regional = path.join(d.workDir, 'state', `cluster-kof-regional-${d.id.slice(8)}-southeastasia-events.yaml`);
+      const regional = path.join(
+        d.workDir,
+        'state',
+        `cluster-kof-regional-${d.id.slice(8)}-southeastasia-events.yaml`
+      );
       assert.ok(existsSync(regional), 'regional cluster events file');
       const history = JSON.stringify(await d.handle.fetchHistory());
       const stateText = await fs.readFile(path.join(d.workDir, 'state', 'deployment-state.yaml'), 'utf8');
@@ -106,11 +113,19 @@ describe('deployment workflow on a real dev server', function () {
       }
       const world = await d.world.read();
       assert.equal(Object.values(world.resources).filter((r) => r.kind === 'k0sCluster').length, 0);
-      assert.ok(!existsSync(path.join(d.workDir, 'wireguard', `wgk0${d.id.slice(8)}.conf`)), 'laptop config removed');
+      assert.ok(
+        !existsSync(path.join(d.workDir, 'wireguard', `wgk0${d.id.slice(8)}.conf`)),
+        'laptop config removed'
+      );
       for (const name of ['setup_vpn', 'connect_vpn', 'install_k0s', 'install_k0rdent']) {
         assert.equal(world.ledger[name]?.rollbackCompleted, 1, `${name} rolled back once`);
       }
-      assert.equal((await stateFile(d.workDir)).phases && (await stateFile(d.workDir) as { phases: Record<string, { status: string }> }).phases.install_k0s?.status, 'pending');
+      assert.equal(
+        (await stateFile(d.workDir)).phases &&
+          ((await stateFile(d.workDir)) as { phases: Record<string, { status: string }> }).phases.install_k0s
+            ?.status,
+        'pending'
+      );
       await d.handle.signal(resumeSignal);
       const done = await waitFor(d.handle, completed);
       assert.equal(done.phases.install_k0rdent.status, 'completed');
@@ -127,15 +142,22 @@ describe('deployment workflow on a real dev server', function () {
       await waitFor(d.handle, (s) => s.phases.setup_network.status === 'in_progress');
       await assert.rejects(
         d.handle.executeUpdate(rollbackUpdate, { args: [{ toPhase: 'install_everything' }] }),
-        (err: unknown) => err instanceof WorkflowUpdateFailedError && /unknown phase "install_everything"/.test(String(err.cause?.message))
+        (err: unknown) =>
+          err instanceof WorkflowUpdateFailedError &&
+          /unknown phase "install_everything"/.test(String(err.cause?.message))
       );
       await assert.rejects(
         d.handle.executeUpdate(rollbackUpdate, { args: [{ toPhase: 'install_k0rdent' }] }),
-        (err: unknown) => err instanceof WorkflowUpdateFailedError && /install_k0rdent has not run/.test(String(err.cause?.message))
+        (err: unknown) =>
+          err instanceof WorkflowUpdateFailedError &&
+          /install_k0rdent has not run/.test(String(err.cause?.message))
       );
       await d.handle.signal(rollbackSignal, { toPhase: 'nope' });
       const state = await waitFor(d.handle, (s) => s.events.some((e) => e.action === 'request_rejected'));
-      assert.match(state.events.find((e) => e.action === 'request_rejected')?.message ?? '', /unknown phase "nope"/);
+      assert.match(
+        state.events.find((e) => e.action === 'request_rejected')?.message ?? '',
+        /unknown phase "nope"/
+      );
       await waitFor(d.handle, completed);
     } finally {
       await w.stop();
@@ -144,7 +166,10 @@ describe('deployment workflow on a real dev server', function () {
 
   it('marks a phase failed after its retries, waits, and finishes on resume', async () => {
     const prepared = await prepareDeployment({ maxAttempts: 2 });
-    await prepared.world.injectFault('install_k0rdent.apply', { remaining: 2, message: 'helm: release kcm failed' });
+    await prepared.world.injectFault('install_k0rdent.apply', {
+      remaining: 2,
+      message: 'helm: release kcm failed',
+    });
     const d = await startDeployment(prepared);
     const w = await inProcessWorker(d.taskQueue);
     try {
@@ -172,9 +197,15 @@ describe('deployment workflow on a real dev server', function () {
       assert.equal(final.status, 'reset');
       assert.ok(final.archivedTo, 'archive folder recorded');
       const archive = path.join(d.workDir, final.archivedTo ?? '');
-      assert.match(path.basename(archive), new RegExp(`^${d.id}_\\d{4}-\\d\\d-\\d\\d_\\d\\d-\\d\\d-\\d\\d_full-reset$`));
-      const archived = parse(await fs.readFile(path.join(archive, 'deployment-state.yaml'), 'utf8')) as { phases: Record<string, { status: string }> };
-      for (const name of PHASE_NAMES.slice(0, 7)) assert.equal(archived.phases[name]?.status, 'pending', name);
+      assert.match(
+        path.basename(archive),
+        new RegExp(`^${d.id}_\\d{4}-\\d\\d-\\d\\d_\\d\\d-\\d\\d-\\d\\d_full-reset$`)
+      );
+      const archived = parse(await fs.readFile(path.join(archive, 'deployment-state.yaml'), 'utf8')) as {
+        phases: Record<string, { status: string }>;
+      };
+      for (const name of PHASE_NAMES.slice(0, 7))
+        assert.equal(archived.phases[name]?.status, 'pending', name);
       assert.ok(existsSync(path.join(archive, 'deployment-events.yaml')));
       assert.ok(!existsSync(path.join(d.workDir, 'state', 'deployment-state.yaml')), 'state file moved away');
       assert.ok(!existsSync(path.join(d.workDir, '.clusterid')), '.clusterid removed');

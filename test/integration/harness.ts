@@ -29,7 +29,9 @@ async function freePort(): Promise<number> {
     const server = net.createServer();
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))
+      );
     });
   });
 }
@@ -57,12 +59,25 @@ export async function startServer(): Promise<Server> {
   return server;
 }
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Stops the shared dev server. */
 export async function stopServer(): Promise<void> {
   if (!server) return;
   await server.connection.close();
   await server.client.connection.close();
-  if (server.pid) process.kill(server.pid, 'SIGTERM');
+  if (server.pid) {
+    process.kill(server.pid, 'SIGTERM');
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && isAlive(server.pid)) await new Promise((r) => setTimeout(r, 100));
+  }
   await fs.rm(server.dir, { recursive: true, force: true });
   server = undefined;
 }
@@ -122,9 +137,15 @@ export async function startDeployment(d: Omit<TestDeployment, 'handle'>): Promis
 }
 
 /** A worker in this process on the deployment's task queue; stop it with `stop()`. */
-export async function inProcessWorker(taskQueue: string): Promise<{ worker: Worker; stop: () => Promise<void> }> {
+export async function inProcessWorker(
+  taskQueue: string
+): Promise<{ worker: Worker; stop: () => Promise<void> }> {
   const s = await startServer();
-  const worker = await createWorker({ connection: s.connection, taskQueue, overrides: { shutdownGraceTime: '1s' } });
+  const worker = await createWorker({
+    connection: s.connection,
+    taskQueue,
+    overrides: { shutdownGraceTime: '1s' },
+  });
   const running = worker.run();
   return {
     worker,
@@ -138,10 +159,14 @@ export async function inProcessWorker(taskQueue: string): Promise<{ worker: Work
 /** A worker in a child process (`k0rdent-deploy worker`), so a test can SIGKILL it. */
 export async function childWorker(taskQueue: string, workDir: string): Promise<ChildProcess> {
   const s = await startServer();
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'k0rdent-deploy'), 'worker', '--task-queue', taskQueue, '--dir', workDir], {
-    env: { ...process.env, TEMPORAL_ADDRESS: s.address },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'bin', 'k0rdent-deploy'), 'worker', '--task-queue', taskQueue, '--dir', workDir],
+    {
+      env: { ...process.env, TEMPORAL_ADDRESS: s.address },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }
+  );
   let output = '';
   child.stdout?.on('data', (b: Buffer) => (output += b.toString()));
   child.stderr?.on('data', (b: Buffer) => (output += b.toString()));
@@ -186,14 +211,19 @@ export async function waitFor(
       // A query fails while no worker is polling; keep waiting.
     }
     if (Date.now() > deadline) {
-      throw new Error(`condition not reached in ${timeoutMs} ms; last state: ${JSON.stringify(last?.phases ?? null)} status ${last?.status}`);
+      throw new Error(
+        `condition not reached in ${timeoutMs} ms; last state: ${JSON.stringify(last?.phases ?? null)} status ${last?.status}`
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 /** Writes a workflow's history next to the replay tests when RECORD_HISTORIES is set. */
-export async function maybeRecordHistory(handle: WorkflowHandle<typeof deploymentWorkflow>, name: string): Promise<void> {
+export async function maybeRecordHistory(
+  handle: WorkflowHandle<typeof deploymentWorkflow>,
+  name: string
+): Promise<void> {
   if (!process.env.RECORD_HISTORIES) return;
   const history = await handle.fetchHistory();
   const { historyToJSON } = await import('@temporalio/common/lib/proto-utils');
