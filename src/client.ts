@@ -18,18 +18,18 @@ import { kofSettingsIssues } from './config/validate';
 import { deployerIdentity, readOrCreateClusterId } from './config/naming';
 import { activityPolicy } from './config/policy';
 import type { K0rdentConfig } from './config/types';
-import { importLegacyState } from './state/legacy';
+import { importLegacyState, readYamlMap } from './state/legacy';
 import { connectionSettings } from './temporal/connection';
 import { PACKAGE_ROOT, ensureDevServer } from './temporal/dev-server';
 import { createWorker } from './worker';
 import type { deploymentWorkflow } from './workflows/deployment';
 import type { DeploymentFlags, DeploymentInput, DeploymentState } from './workflows/messages';
 import {
-  DEFAULT_TASK_QUEUE,
   DEPLOYMENT_WORKFLOW,
   SearchAttributeNames,
   componentsSignal,
   isDeploymentId,
+  resetSignal,
   resetUpdate,
   resumeSignal,
   rollbackSignal,
@@ -115,6 +115,17 @@ async function deploymentId(workDir: string, id: unknown): Promise<string> {
   const found = text.trim();
   if (!isDeploymentId(found)) throw new UsageError(`${file}: "${found}" is not a deployment id`);
   return found;
+}
+
+/** True when a worker polls the deployment's task queue (queries and updates need one). */
+async function workerPolls(client: Client, handle: Handle): Promise<boolean> {
+  const { taskQueue } = await handle.describe();
+  const res = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: taskQueue },
+    taskQueueType: 1,
+  });
+  return (res.pollers ?? []).length > 0;
 }
 
 async function isRunning(handle: Handle): Promise<boolean> {
@@ -309,7 +320,7 @@ async function deploy(args: string[]): Promise<number> {
   }
   if (attached) {
     console.log(`deployment ${id} is already running: attaching`);
-    const current = await handle.query(stateQuery).catch(() => undefined);
+    const current = (await workerPolls(client, handle)) ? await handle.query(stateQuery) : undefined;
     if (current && (current.flags.kof !== flags.kof || current.flags.azureChildren !== flags.azureChildren)) {
       await handle.signal(componentsSignal, flags);
     }
@@ -342,9 +353,35 @@ async function status(args: string[]): Promise<number> {
   const workDir = workDirOf(v.dir);
   const id = await deploymentId(workDir, v.id);
   const { client } = await connect(workDir);
-  const state = await client.workflow.getHandle(id).query(stateQuery);
-  console.log(v.json ? JSON.stringify(state, null, 2) : renderTable(state));
+  const handle: Handle = client.workflow.getHandle(id);
+  if ((await isRunning(handle)) && (await workerPolls(client, handle))) {
+    const state = await handle.query(stateQuery);
+    console.log(v.json ? JSON.stringify(state, null, 2) : renderTable(state));
+    return 0;
+  }
+  // Without a worker nothing can answer a query; the projection is the last known truth.
+  const file = path.join(workDir, 'state', 'deployment-state.yaml');
+  const projected = await readYamlMap(file);
+  console.error(`no worker is running for ${id}: showing ${file}`);
+  console.log(v.json ? JSON.stringify(projected, null, 2) : renderProjectedTable(projected));
   return 0;
+}
+
+/** The phase table from a state file, when no worker can answer a query. */
+function renderProjectedTable(doc: Record<string, unknown>): string {
+  const phases = (doc.phases ?? {}) as Record<
+    string,
+    { status?: string; duration_seconds?: number; skipped_reason?: string; error?: string }
+  >;
+  const lines = [`${String(doc.deployment_id)}  ${String(doc.orchestrator_status ?? doc.status)}`];
+  for (const p of PHASES) {
+    const r = phases[p.name] ?? {};
+    const st = r.status ?? 'pending';
+    lines.push(
+      `  ${SYMBOL[st] ?? '?'} ${p.name.padEnd(23)} ${st.padEnd(12)} ${fmtDuration(r.duration_seconds).padEnd(8)} ${r.skipped_reason ?? r.error ?? ''}`.trimEnd()
+    );
+  }
+  return lines.join('\n');
 }
 
 async function list(args: string[]): Promise<number> {
@@ -363,21 +400,8 @@ async function list(args: string[]): Promise<number> {
   return 0;
 }
 
-async function hasWorker(client: Client, taskQueue: string): Promise<boolean> {
-  const res = await client.workflowService.describeTaskQueue({
-    namespace: client.options.namespace,
-    taskQueue: { name: taskQueue },
-    taskQueueType: 1,
-  });
-  return (res.pollers ?? []).length > 0;
-}
-
 async function rollback(args: string[]): Promise<number> {
-  const v = parse(args, {
-    to: { type: 'string' },
-    resume: { type: 'boolean' },
-    'task-queue': { type: 'string' },
-  });
+  const v = parse(args, { to: { type: 'string' }, resume: { type: 'boolean' } });
   if (typeof v.to !== 'string') throw new UsageError('rollback needs --to PHASE');
   if (!isPhaseName(v.to))
     throw new UsageError(`--to ${v.to}: unknown phase; phases are ${PHASES.map((p) => p.name).join(', ')}`);
@@ -386,8 +410,7 @@ async function rollback(args: string[]): Promise<number> {
   const { client } = await connect(workDir);
   const handle: Handle = client.workflow.getHandle(id);
   const request = { toPhase: v.to, resume: v.resume === true };
-  const taskQueue = typeof v['task-queue'] === 'string' ? v['task-queue'] : DEFAULT_TASK_QUEUE;
-  if (!(await hasWorker(client, taskQueue))) {
+  if (!(await workerPolls(client, handle))) {
     await handle.signal(rollbackSignal, request);
     console.log(
       `no worker is running: rollback to ${v.to} queued; it runs when a worker starts (k0rdent-deploy worker)`
@@ -450,6 +473,13 @@ async function reset(args: string[]): Promise<number> {
   }
   const { client } = await connect(workDir);
   const handle: Handle = client.workflow.getHandle(id);
+  if (!(await workerPolls(client, handle))) {
+    await handle.signal(resetSignal, { reason: 'full-reset' });
+    console.log(
+      `no worker is running: reset of ${id} queued; it runs when a worker starts (k0rdent-deploy worker)`
+    );
+    return 0;
+  }
   try {
     await handle.executeUpdate(resetUpdate, { args: [{ reason: 'full-reset' }] });
   } catch (err) {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { generateWireguardKeyPair } from '../../src/hosts/keys';
 import { PHASE_NAMES } from '../../src/workflows/phases';
 import {
   resetUpdate,
@@ -37,12 +38,12 @@ async function stateFile(workDir: string): Promise<Record<string, unknown>> {
   >;
 }
 
+after(async () => {
+  await stopServer();
+});
+
 describe('deployment workflow on a real dev server', function () {
   this.timeout(180_000);
-
-  after(async () => {
-    await stopServer();
-  });
 
   it('runs every phase, including the optional ones, and projects the same state to the state file', async () => {
     const d = await startDeployment(await prepareDeployment({ kof: true }));
@@ -248,6 +249,117 @@ describe('deployment workflow on a real dev server', function () {
     const runs: string[] = [];
     for await (const wf of s.client.workflow.list({ query: `WorkflowId = '${d.id}'` })) runs.push(wf.runId);
     assert.equal(runs.length, 1);
+    await s.client.workflow.getHandle(d.id).terminate('test done');
+  });
+});
+
+describe('adopting a state file written by the Bash tool', function () {
+  this.timeout(180_000);
+
+  it('checks the completed phases instead of redoing them and keeps the legacy events first', async () => {
+    const d = await prepareDeployment();
+    const peers: Record<
+      string,
+      { ip: string; role: string; pair: { privateKey: string; publicKey: string } }
+    > = {
+      mylaptop: { ip: '192.168.100.1', role: 'hub', pair: generateWireguardKeyPair() },
+      'k0s-controller-1': { ip: '192.168.100.11', role: 'controller', pair: generateWireguardKeyPair() },
+      'k0s-worker-1': { ip: '192.168.100.12', role: 'worker', pair: generateWireguardKeyPair() },
+    };
+    const at = '2025-12-01T08:56:05Z';
+    const phases = Object.fromEntries(
+      PHASE_NAMES.map((name) => [
+        name,
+        { status: name === 'prepare_deployment' ? 'completed' : 'pending', updated_at: at },
+      ])
+    );
+    const legacy = {
+      deployment_id: d.id,
+      deployer: 'alice@example.com',
+      created_at: at,
+      last_updated: at,
+      phase: 'prepare_deployment',
+      status: 'in_progress',
+      deployment_flags: { azure_children: false, kof: false },
+      config: {
+        azure_location: 'westus2',
+        resource_group: `${d.id}-resgrp`,
+        controller_count: 1,
+        worker_count: 1,
+        wireguard_network: '192.168.100.0/24',
+        wireguard_port: '47213',
+      },
+      azure_rg_status: 'not_created',
+      wg_keys_generated: true,
+      phases,
+      wireguard_peers: Object.fromEntries(
+        Object.entries(peers).map(([name, p]) => [
+          name,
+          {
+            ip: p.ip,
+            role: p.role,
+            private_key: p.pair.privateKey,
+            public_key: p.pair.publicKey,
+            keys_generated: true,
+            keys_generated_at: at,
+          },
+        ])
+      ),
+      aws_account_id: '123456789012',
+    };
+    await fs.mkdir(path.join(d.workDir, 'state'), { recursive: true });
+    await fs.writeFile(path.join(d.workDir, 'state', 'deployment-state.yaml'), stringify(legacy));
+    const legacyEvents = [
+      { timestamp: at, action: 'deployment_initialized', message: 'Deployment state tracking initialized' },
+      {
+        timestamp: at,
+        action: 'phase_completed',
+        message: 'Phase completed: prepare_deployment',
+        phase: 'prepare_deployment',
+      },
+    ];
+    await fs.writeFile(
+      path.join(d.workDir, 'state', 'deployment-events.yaml'),
+      stringify({ deployment_id: d.id, created_at: at, last_updated: at, events: legacyEvents })
+    );
+    await fs.mkdir(path.join(d.workDir, 'cloud-init-yaml'), { recursive: true });
+    for (const host of ['k0s-controller-1', 'k0s-worker-1']) {
+      await fs.writeFile(
+        path.join(d.workDir, 'cloud-init-yaml', `${host}-cloud-init.yaml`),
+        '#cloud-config\n'
+      );
+    }
+
+    const run = await runCli(['deploy', '--config', d.configFile], d.workDir);
+    assert.equal(run.code, 0, run.output);
+    assert.match(run.output, /adopting/);
+
+    const ledger = (await d.world.read()).ledger;
+    assert.equal(ledger.prepare_deployment?.applyStarted ?? 0, 0, 'prepare_deployment checked, not redone');
+    assert.equal(ledger.setup_network?.applyCompleted, 1);
+    const file = (await stateFile(d.workDir)) as Record<string, unknown> & {
+      wireguard_peers: Record<string, Record<string, unknown>>;
+    };
+    assert.equal(file.status, 'completed');
+    assert.equal(file.aws_account_id, '123456789012', 'keys written by other tools are kept');
+    assert.equal(file.wireguard_peers.mylaptop?.public_key, peers.mylaptop?.pair.publicKey);
+    const text = await fs.readFile(path.join(d.workDir, 'state', 'deployment-state.yaml'), 'utf8');
+    for (const p of Object.values(peers))
+      assert.ok(!text.includes(p.pair.privateKey), 'private key left in the state file');
+    const keyFile = path.join(d.workDir, 'wireguard', 'mylaptop_privkey');
+    assert.equal((await fs.stat(keyFile)).mode & 0o777, 0o600);
+    const events = (
+      parse(await fs.readFile(path.join(d.workDir, 'state', 'deployment-events.yaml'), 'utf8')) as {
+        events: { action: string }[];
+      }
+    ).events;
+    assert.deepEqual(
+      events.slice(0, 2).map((e) => e.action),
+      ['deployment_initialized', 'phase_completed']
+    );
+    assert.ok(events.some((e) => e.action === 'deployment_completed'));
+    const { startServer } = await import('./harness');
+    const s = await startServer();
     await s.client.workflow.getHandle(d.id).terminate('test done');
   });
 });

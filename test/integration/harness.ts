@@ -1,5 +1,5 @@
 /** Shared integration harness: one real Temporal dev server per run, deployments in temp folders. */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -15,7 +15,7 @@ import { DEFAULT_CONFIG } from '../../src/config/defaults';
 import { activityPolicy } from '../../src/config/policy';
 import type { K0rdentConfig } from '../../src/config/types';
 import { LocalWorld } from '../../src/emulator/local-world';
-import { ensureDevServer } from '../../src/temporal/dev-server';
+import { ensureDevServer, findTemporalBinary } from '../../src/temporal/dev-server';
 import { createWorker } from '../../src/worker';
 import type { deploymentWorkflow } from '../../src/workflows/deployment';
 import type { DeploymentInput, DeploymentState } from '../../src/workflows/messages';
@@ -219,14 +219,22 @@ export async function waitFor(
   }
 }
 
-/** Writes a workflow's history next to the replay tests when RECORD_HISTORIES is set. */
+/** Writes a workflow's history (as `temporal workflow show -o json` prints it) next to the replay tests when RECORD_HISTORIES is set. */
 export async function maybeRecordHistory(
   handle: WorkflowHandle<typeof deploymentWorkflow>,
   name: string
 ): Promise<void> {
   if (!process.env.RECORD_HISTORIES) return;
-  const history = await handle.fetchHistory();
-  const { historyToJSON } = await import('@temporalio/common/lib/proto-utils');
-  const file = path.join(ROOT, 'test', 'replay', 'histories', `${name}.json`);
-  await fs.writeFile(file, historyToJSON(history) + '\n');
+  const s = await startServer();
+  const binary = findTemporalBinary();
+  if (!binary) throw new Error('recording histories needs the temporal CLI');
+  const json = execFileSync(
+    binary,
+    ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', s.address, '-o', 'json'],
+    {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    }
+  );
+  await fs.writeFile(path.join(ROOT, 'test', 'replay', 'histories', `${name}.json`), json);
 }
