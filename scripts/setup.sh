@@ -3,8 +3,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# `npm install` against the committed lockfile installs exactly its versions; `npm ci` refuses this
+# lockfile because the registry here omits some other platforms' optional binaries from it.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  npm install --no-audit --no-fund
 fi
 npm run build --silent
 TEMPORAL_CLI_PATH=$(scripts/install-temporal.sh)
