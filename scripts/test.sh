@@ -17,7 +17,17 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
 fi
+log=$(mktemp)
+summary() {
+  local passed failed
+  passed=$(grep -Eo '^ +[0-9]+ passing' "$log" | awk '{s+=$1} END {print s+0}')
+  failed=$(grep -Eo '^ +[0-9]+ failing' "$log" | awk '{s+=$1} END {print s+0}')
+  echo "tests: $passed passed, $failed failed"
+  rm -f "$log"
+}
+trap summary EXIT
 npm run lint
-npm run test:unit
-npm run test:replay
-npm run test:integration
+npm run typecheck
+for suite in unit replay integration; do
+  npm run "test:$suite" 2>&1 | tee -a "$log"
+done

@@ -348,12 +348,19 @@ async function deploy(args: string[]): Promise<number> {
   }
 }
 
-async function status(args: string[]): Promise<number> {
-  const v = parse(args, { json: { type: 'boolean' } });
+/** The deployment named by --dir / --id, with a client connected to its server. */
+async function openDeployment(
+  v: Values
+): Promise<{ workDir: string; id: string; client: Client; handle: Handle }> {
   const workDir = workDirOf(v.dir);
   const id = await deploymentId(workDir, v.id);
   const { client } = await connect(workDir);
-  const handle: Handle = client.workflow.getHandle(id);
+  return { workDir, id, client, handle: client.workflow.getHandle(id) };
+}
+
+async function status(args: string[]): Promise<number> {
+  const v = parse(args, { json: { type: 'boolean' } });
+  const { workDir, id, client, handle } = await openDeployment(v);
   if ((await isRunning(handle)) && (await workerPolls(client, handle))) {
     const state = await handle.query(stateQuery);
     console.log(v.json ? JSON.stringify(state, null, 2) : renderTable(state));
@@ -405,10 +412,7 @@ async function rollback(args: string[]): Promise<number> {
   if (typeof v.to !== 'string') throw new UsageError('rollback needs --to PHASE');
   if (!isPhaseName(v.to))
     throw new UsageError(`--to ${v.to}: unknown phase; phases are ${PHASES.map((p) => p.name).join(', ')}`);
-  const workDir = workDirOf(v.dir);
-  const id = await deploymentId(workDir, v.id);
-  const { client } = await connect(workDir);
-  const handle: Handle = client.workflow.getHandle(id);
+  const { id, client, handle } = await openDeployment(v);
   const request = { toPhase: v.to, resume: v.resume === true };
   if (!(await workerPolls(client, handle))) {
     await handle.signal(rollbackSignal, request);
@@ -441,10 +445,7 @@ async function rollback(args: string[]): Promise<number> {
 
 async function resume(args: string[]): Promise<number> {
   const v = parse(args, { detach: { type: 'boolean' } });
-  const workDir = workDirOf(v.dir);
-  const id = await deploymentId(workDir, v.id);
-  const { client } = await connect(workDir);
-  const handle: Handle = client.workflow.getHandle(id);
+  const { id, handle } = await openDeployment(v);
   await handle.signal(resumeSignal);
   console.log(`resume sent to ${id}`);
   if (v.detach) return 0;
