@@ -19,7 +19,6 @@ import {
   prepareDeployment,
   runCli,
   startDeployment,
-  stopServer,
   waitFor,
 } from './harness';
 
@@ -37,10 +36,6 @@ async function stateFile(workDir: string): Promise<Record<string, unknown>> {
     unknown
   >;
 }
-
-after(async () => {
-  await stopServer();
-});
 
 describe('deployment workflow on a real dev server', function () {
   this.timeout(180_000);
