@@ -26,6 +26,7 @@ import type { deploymentWorkflow } from './workflows/deployment';
 import type { DeploymentFlags, DeploymentInput, DeploymentState } from './workflows/messages';
 import {
   DEPLOYMENT_WORKFLOW,
+  SearchAttributeKeys,
   SearchAttributeNames,
   componentsSignal,
   isDeploymentId,
@@ -307,10 +308,10 @@ async function deploy(args: string[]): Promise<number> {
         taskQueue,
         args: [input],
         staticSummary: `k0rdent ${id}: ${config.cluster.controllers.count} controller(s) + ${config.cluster.workers.count} worker(s) in ${config.azure.location}`,
-        searchAttributes: {
-          [SearchAttributeNames.deploymentId]: [id],
-          [SearchAttributeNames.status]: ['in_progress'],
-        },
+        typedSearchAttributes: [
+          { key: SearchAttributeKeys.deploymentId, value: id },
+          { key: SearchAttributeKeys.status, value: 'in_progress' },
+        ],
       });
       console.log(`started deployment ${id} (task queue ${taskQueue})`);
     } catch (err) {

@@ -14,7 +14,6 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type {
@@ -29,7 +28,7 @@ import type {
 } from './messages';
 import {
   NON_RETRYABLE_FAILURES,
-  SearchAttributeNames,
+  SearchAttributeKeys,
   componentsSignal,
   resetSignal,
   resetUpdate,
@@ -54,13 +53,6 @@ import {
 
 type Activities = ReturnType<typeof createActivities>;
 type PhaseFn<R> = (ctx: PhaseContext) => Promise<R>;
-
-const deploymentIdKey = defineSearchAttributeKey(
-  SearchAttributeNames.deploymentId,
-  SearchAttributeType.KEYWORD
-);
-const phaseKey = defineSearchAttributeKey(SearchAttributeNames.phase, SearchAttributeType.KEYWORD);
-const statusKey = defineSearchAttributeKey(SearchAttributeNames.status, SearchAttributeType.KEYWORD);
 
 type Request = { kind: 'rollback'; req: RollbackRequest } | { kind: 'reset'; req: ResetRequest };
 
@@ -187,11 +179,10 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
 
   const project = async () => {
     dirty = false;
-    const phase = state.status === 'completed' ? 'done' : state.phase;
     upsertSearchAttributes([
-      { key: deploymentIdKey, value: state.deploymentId },
-      { key: phaseKey, value: phase },
-      { key: statusKey, value: state.status },
+      { key: SearchAttributeKeys.deploymentId, value: state.deploymentId },
+      { key: SearchAttributeKeys.phase, value: state.phase },
+      { key: SearchAttributeKeys.status, value: state.status },
     ]);
     setCurrentDetails(detailsMarkdown(state));
     await local.projectState({

@@ -3,6 +3,7 @@
  * query and update definitions, the task queue, the workflow-ID builder and failure type names.
  * Deterministic code only.
  */
+import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { K0rdentConfig } from '../config/types';
 import type { PhaseName } from './phases';
@@ -263,6 +264,13 @@ export const SearchAttributeNames = {
   deploymentId: 'DeploymentId',
   phase: 'DeploymentPhase',
   status: 'DeploymentStatus',
+} as const;
+
+/** Typed keys of the search attributes, shared by the workflow and the client. */
+export const SearchAttributeKeys = {
+  deploymentId: defineSearchAttributeKey(SearchAttributeNames.deploymentId, SearchAttributeType.KEYWORD),
+  phase: defineSearchAttributeKey(SearchAttributeNames.phase, SearchAttributeType.KEYWORD),
+  status: defineSearchAttributeKey(SearchAttributeNames.status, SearchAttributeType.KEYWORD),
 } as const;
 
 /** What every phase activity receives: references and public facts, never secrets. */
