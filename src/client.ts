@@ -18,6 +18,8 @@ import { kofSettingsIssues } from './config/validate';
 import { deployerIdentity, readOrCreateClusterId } from './config/naming';
 import { activityPolicy } from './config/policy';
 import type { K0rdentConfig } from './config/types';
+import { azureTarget, emulatorTarget } from './azure/target';
+import { ensureArmEmulator } from './emulator/processes';
 import { importLegacyState, readYamlMap } from './state/legacy';
 import { connectionSettings } from './temporal/connection';
 import { PACKAGE_ROOT, ensureDevServer } from './temporal/dev-server';
@@ -47,7 +49,7 @@ export class UsageError extends Error {}
 const USAGE = `usage: k0rdent-deploy <command> [options]
 
 commands:
-  deploy   [--config FILE] [--with-kof] [--with-azure-children] [--detach] [--no-worker]
+  deploy   [--config FILE] [--cloud emulator|azure] [--with-kof] [--with-azure-children] [--detach] [--no-worker]
            start the deployment of this folder, or attach to it when it runs; shows progress
   status   [--json]             the deployment's phases with status, timestamps and durations
   list                          every deployment known to the Temporal server
@@ -266,15 +268,21 @@ async function deploy(args: string[]): Promise<number> {
     'with-azure-children': { type: 'boolean' },
     detach: { type: 'boolean' },
     'no-worker': { type: 'boolean' },
+    cloud: { type: 'string' },
   });
   const workDir = workDirOf(v.dir);
   const { config, file } = loadConfig(workDir, v.config);
+  const cloud = v.cloud ?? config.orchestrator.cloud;
+  if (cloud !== 'emulator' && cloud !== 'azure')
+    throw new UsageError(`--cloud ${String(cloud)}: use emulator or azure`);
+  const azure = cloud === 'azure' ? azureTarget(config.azure) : undefined;
   const { flags, notices } = resolveFlags(config, v['with-kof'] === true, v['with-azure-children'] === true);
-  if (flags.kof && !config.kof.enabled) {
-    // kof.enabled turns these checks on while loading; --with-kof alone must not skip them.
-    const issues = kofSettingsIssues(config);
-    if (issues.length > 0) throw new ConfigError(file, issues);
-  }
+  // kof.enabled turns the KOF checks on while loading; --with-kof alone must not skip them.
+  const issues = [
+    ...(azure?.issues ?? []),
+    ...(flags.kof && !config.kof.enabled ? kofSettingsIssues(config) : []),
+  ];
+  if (issues.length > 0) throw new ConfigError(file, issues);
   for (const n of notices) console.log(`notice: ${n}`);
   await fs.mkdir(workDir, { recursive: true });
   const id =
@@ -284,6 +292,14 @@ async function deploy(args: string[]): Promise<number> {
   const handle: Handle = client.workflow.getHandle(workflowIdFor(id));
   let attached = await isRunning(handle);
   if (!attached) {
+    let target = azure?.target;
+    if (!target) {
+      const emulator = await ensureArmEmulator(path.join(workDir, 'state'));
+      console.log(
+        `ARM emulator: ${emulator.endpoint} (resources and request counts: ${emulator.adminUrl}/resources, /counts)`
+      );
+      target = emulatorTarget(emulator.endpoint, emulator.caFile);
+    }
     const input: DeploymentInput = {
       deploymentId: id,
       workDir,
@@ -292,6 +308,7 @@ async function deploy(args: string[]): Promise<number> {
       flags,
       deployer: deployerIdentity(config),
       policy: activityPolicy(config),
+      cloud: target,
     };
     const stateFile = path.join(workDir, 'state', 'deployment-state.yaml');
     if (existsSync(stateFile)) {
@@ -551,6 +568,8 @@ async function demo(args: string[]): Promise<number> {
     configFile,
     '--with-kof',
     '--with-azure-children',
+    '--cloud',
+    'emulator',
     '--no-worker',
   ]);
   const id = await deploymentId(workDir, undefined);

@@ -1,86 +1,169 @@
-/** create_vms: every VM in parallel (bounded), with zone, size, image, priority and cloud-init. */
-import { createHash } from 'node:crypto';
+/**
+ * create_vms: per host a Standard public IP, a NIC in the subnet with the NSG, and the VM (size, zone,
+ * image, priority, cloud-init, SSH key), all hosts in parallel up to `orchestrator.parallel_vms`.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import type { DeploymentScope, VmSpec } from '../azure/adapter';
+import { parseImageUrn } from '../azure/adapter';
+import { report } from '../azure/progress';
+import { deploymentScope } from '../azure/scope';
 import { namesFor } from '../config/naming';
+import type { DeploymentNames, HostPlan } from '../config/types';
+import type { PhaseContext, VmState } from '../workflows/messages';
+import { FailureTypes } from '../workflows/messages';
 import { isoSecond } from '../workflows/state';
-import type { VmState } from '../workflows/messages';
 import type { Phase, PhaseFactory } from './phase';
-import { event, simulate, verdict } from './phase';
-import { mapLimit } from './work';
+import { event, verdict } from './phase';
+import { mapLimit, resumeCursor } from './work';
 
-const VM = 'virtualMachine';
+/** Azure's limit on custom data, decoded. */
+const MAX_CUSTOM_DATA_BYTES = 64 * 1024;
+const OS_DISK_GB = 64;
 
-function publicIpFor(deploymentId: string, host: string): string {
-  const h = createHash('sha256').update(`${deploymentId}/${host}`).digest();
-  return `20.${(h[0] ?? 0) % 250}.${(h[1] ?? 0) % 250}.${((h[2] ?? 0) % 250) + 1}`;
+/** Addresses of a finished host, kept in the heartbeat cursor so a retried attempt skips it. */
+interface HostAddresses {
+  public_ip: string;
+  private_ip: string;
 }
 
-function privateIpFor(subnetPrefix: string, index: number): string {
-  const base = subnetPrefix.split('/')[0]?.split('.').slice(0, 3).join('.') ?? '10.0.1';
-  return `${base}.${4 + index}`;
+interface Cursor {
+  vms: Record<string, HostAddresses>;
+}
+
+async function readInput(ctx: PhaseContext, relative: string, what: string): Promise<string> {
+  try {
+    return await fs.readFile(path.join(ctx.workDir, relative), 'utf8');
+  } catch (err) {
+    throw ApplicationFailure.create({
+      type: FailureTypes.NotFound,
+      message: `${what} ${relative} is unreadable (${(err as NodeJS.ErrnoException).code ?? String(err)}): run the phase that makes it first`,
+      nonRetryable: true,
+    });
+  }
+}
+
+async function vmSpec(
+  ctx: PhaseContext,
+  names: DeploymentNames,
+  host: HostPlan,
+  sshPublicKey: string
+): Promise<VmSpec> {
+  const cloudInitFile = `${names.cloudInitDir}/${host.name}-cloud-init.yaml`;
+  const cloudInit = Buffer.from(await readInput(ctx, cloudInitFile, `cloud-init of ${host.name}`), 'utf8');
+  if (cloudInit.length > MAX_CUSTOM_DATA_BYTES) {
+    throw ApplicationFailure.create({
+      type: FailureTypes.InvalidRequest,
+      message: `${cloudInitFile} is ${cloudInit.length} bytes; Azure custom data holds at most ${MAX_CUSTOM_DATA_BYTES}`,
+      nonRetryable: true,
+    });
+  }
+  const { vm_priority: priority, eviction_policy: eviction, vm_image: image } = ctx.config.azure;
+  return {
+    name: host.name,
+    size: host.size,
+    image: parseImageUrn(image),
+    zone: host.zone,
+    priority,
+    evictionPolicy: priority === 'Spot' ? eviction : undefined,
+    adminUsername: ctx.config.ssh.username,
+    sshPublicKey,
+    customData: cloudInit.toString('base64'),
+    osDiskSizeGb: OS_DISK_GB,
+    nic: `${host.name}-nic`,
+  };
+}
+
+/** Public IP, NIC and VM of one host; returns its addresses. */
+async function createHost(
+  deps: Parameters<PhaseFactory>[0],
+  ctx: PhaseContext,
+  scope: DeploymentScope,
+  names: DeploymentNames,
+  spec: VmSpec
+): Promise<HostAddresses> {
+  const arm = deps.azure(ctx.cloud);
+  const pip = await arm.ensurePublicIp(scope, { name: `${spec.name}-pip`, zone: spec.zone });
+  const nic = await arm.ensureNic(scope, {
+    name: spec.nic,
+    vnet: names.vnet,
+    subnet: names.subnet,
+    nsg: names.nsg,
+    publicIp: `${spec.name}-pip`,
+  });
+  await arm.ensureVm(scope, spec);
+  return {
+    public_ip: pip.resource.ipAddress ?? '',
+    private_ip: nic.resource.ipConfigurations?.[0]?.privateIPAddress ?? '',
+  };
 }
 
 /** The create_vms phase. */
 export const createVmsPhase: PhaseFactory = (deps): Phase => ({
   async check(ctx) {
-    const world = deps.world(ctx.workDir);
-    const problems: string[] = [];
-    for (const host of namesFor(ctx.deploymentId, ctx.config).hosts) {
-      const vm = await world.get(VM, host.name);
-      if (!vm) problems.push(`VM ${host.name} is missing`);
-      else if (vm.owner !== ctx.deploymentId) problems.push(`VM ${host.name} belongs to ${vm.owner}`);
-      else if (vm.props.powerState !== 'running')
-        problems.push(`VM ${host.name} is ${String(vm.props.powerState)}`);
-    }
-    return verdict(problems);
+    const arm = deps.azure(ctx.cloud);
+    const scope = deploymentScope(ctx.deploymentId, ctx.config);
+    const hosts = namesFor(ctx.deploymentId, ctx.config).hosts;
+    const problems = await mapLimit(hosts, ctx.config.orchestrator.parallel_vms, async (host) => {
+      const vm = await arm.getVm(scope, host.name);
+      if (!vm) return `VM ${host.name} is missing`;
+      if (vm.deployment !== ctx.deploymentId)
+        return `VM ${host.name} belongs to ${vm.deployment ?? 'no k0rdent deployment (untagged)'}`;
+      if (vm.provisioningState !== 'Succeeded') {
+        const why = vm.failure ? ` (${vm.failure.code}: ${vm.failure.message})` : '';
+        return `VM ${host.name} is ${vm.provisioningState ?? 'in an unknown state'}${why}`;
+      }
+      if (vm.powerState !== 'running')
+        return `VM ${host.name} is ${vm.powerState ?? 'in an unknown power state'}`;
+      return undefined;
+    });
+    return verdict(problems.filter((p): p is string => p !== undefined));
   },
 
   async apply(ctx) {
-    const world = deps.world(ctx.workDir);
     const names = namesFor(ctx.deploymentId, ctx.config);
-    const started = names.hosts.map((h) => event('vm_creation_started', `Started creating VM: ${h.name}`));
-    const states = await mapLimit(names.hosts, ctx.config.orchestrator.parallel_vms, async (host, index) => {
-      const existing = await world.get(VM, host.name);
-      const publicIp = publicIpFor(ctx.deploymentId, host.name);
-      const privateIp = privateIpFor(ctx.config.network.subnet_prefix, index);
-      if (existing?.props.powerState !== 'running') {
-        await world.put(ctx.deploymentId, VM, host.name, {
-          resourceGroup: names.resourceGroup,
-          zone: host.zone,
-          size: host.size,
-          image: ctx.config.azure.vm_image,
-          priority: ctx.config.azure.vm_priority,
-          evictionPolicy:
-            ctx.config.azure.vm_priority === 'Spot' ? ctx.config.azure.eviction_policy : undefined,
-          customData: `${names.cloudInitDir}/${host.name}-cloud-init.yaml`,
-          osDiskSizeGb: 64,
-          publicIp,
-          privateIp,
-          powerState: 'creating',
-        });
-        await simulate(ctx, host.name, 3);
-        await world.put(ctx.deploymentId, VM, host.name, { powerState: 'running' });
-      }
-      const state: VmState = {
-        public_ip: publicIp,
-        private_ip: privateIp,
-        state: 'Succeeded',
-        last_checked: isoSecond(Date.now()),
-      };
-      return [host.name, state] as const;
+    const scope = deploymentScope(ctx.deploymentId, ctx.config);
+    const sshPublicKey = (await readInput(ctx, names.sshPublicKeyPath, 'SSH public key')).trim();
+    const specs = await Promise.all(names.hosts.map((host) => vmSpec(ctx, names, host, sshPublicKey)));
+    const done: Record<string, HostAddresses> = { ...resumeCursor<Cursor>().vms };
+    report({ vms: { ...done } });
+    await mapLimit(names.hosts, ctx.config.orchestrator.parallel_vms, async (host, index) => {
+      if (done[host.name]) return;
+      const spec = specs[index] as VmSpec;
+      done[host.name] = await createHost(deps, ctx, scope, names, spec);
+      report({ vms: { ...done } });
     });
-    return { patch: { vm_states: Object.fromEntries(states) }, events: started };
+    const checked = isoSecond(Date.now());
+    const states = names.hosts.map((host): [string, VmState] => {
+      const ips = done[host.name] as HostAddresses;
+      return [host.name, { ...ips, state: 'Succeeded', last_checked: checked }];
+    });
+    return {
+      patch: { vm_states: Object.fromEntries(states) },
+      events: names.hosts.map((h) => event('vm_creation_started', `Started creating VM: ${h.name}`)),
+    };
   },
 
   async rollback(ctx) {
-    const world = deps.world(ctx.workDir);
+    const arm = deps.azure(ctx.cloud);
     const names = namesFor(ctx.deploymentId, ctx.config);
-    await mapLimit(names.hosts, ctx.config.orchestrator.parallel_vms, async (host) => {
-      const vm = await world.get(VM, host.name);
-      if (vm && vm.owner === ctx.deploymentId) await world.remove(VM, host.name);
+    const scope = deploymentScope(ctx.deploymentId, ctx.config);
+    // Planned hosts, plus any VM of ours a larger earlier plan left behind.
+    const listed = (await arm.listVms(scope))
+      .filter((vm) => vm.deployment === ctx.deploymentId)
+      .map((vm) => vm.name);
+    const hosts = [...new Set([...names.hosts.map((h) => h.name), ...listed])];
+    const deleted: string[] = [];
+    await mapLimit(hosts, ctx.config.orchestrator.parallel_vms, async (host) => {
+      await arm.deleteVm(scope, host);
+      deleted.push(host);
+      report({ deleted: [...deleted] });
     });
+    const forgotten = new Set([...hosts, ...Object.keys(ctx.facts.vm_states)]);
     return {
-      patch: { vm_states: Object.fromEntries(names.hosts.map((h) => [h.name, null])) },
-      events: names.hosts.map((h) => event('vm_deletion_started', `Deleted VM: ${h.name}`)),
+      patch: { vm_states: Object.fromEntries([...forgotten].map((h) => [h, null])) },
+      events: hosts.map((h) => event('vm_deletion_started', `Deleted VM: ${h}`)),
     };
   },
 });

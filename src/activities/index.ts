@@ -1,4 +1,9 @@
 /** All activities of the deployment workflow, built once from their dependencies. */
+import type { AdapterOptions } from '../azure/adapter';
+import { ArmAdapter } from '../azure/adapter';
+import type { ClientOptions } from '../azure/clients';
+import { armClientsFor } from '../azure/clients';
+import type { AzureTarget } from '../azure/target';
 import { LocalWorld } from '../emulator/local-world';
 import type { PhaseName } from '../workflows/phases';
 import { PHASE_NAMES, activityNames } from '../workflows/phases';
@@ -35,9 +40,27 @@ export const PHASE_FACTORIES: Record<PhaseName, PhaseFactory> = {
 
 type PhaseActivity<R> = (ctx: PhaseContext) => Promise<R>;
 
-/** Default dependencies: the local world under each deployment folder. */
-export function defaultDeps(): PhaseDeps {
-  return { world: (workDir) => new LocalWorld(workDir) };
+/** How `defaultDeps` builds ARM adapters; everything has a default. */
+export interface AzureDepsOptions {
+  adapter?: Partial<AdapterOptions>;
+  clients?: ClientOptions;
+}
+
+/** Default dependencies: the local world under each deployment folder, one ARM adapter per target. */
+export function defaultDeps(azure: AzureDepsOptions = {}): PhaseDeps {
+  const adapters = new Map<string, ArmAdapter>();
+  return {
+    world: (workDir) => new LocalWorld(workDir),
+    azure: (target: AzureTarget) => {
+      const key = JSON.stringify(target);
+      let adapter = adapters.get(key);
+      if (!adapter) {
+        adapter = new ArmAdapter(armClientsFor(target, azure.clients), azure.adapter);
+        adapters.set(key, adapter);
+      }
+      return adapter;
+    },
+  };
 }
 
 /** Wraps a phase's verbs: faults armed in the world, the run ledger, one error wrapping with context. */

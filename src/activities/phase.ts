@@ -1,4 +1,6 @@
 /** The shape every phase shares, and small helpers its three verbs use. */
+import type { ArmAdapter } from '../azure/adapter';
+import type { AzureTarget } from '../azure/target';
 import type { LocalWorld } from '../emulator/local-world';
 import type { CheckResult, EventRecord, PhaseContext, PhaseResult } from '../workflows/messages';
 import { isoSecond } from '../workflows/state';
@@ -15,6 +17,8 @@ export interface Phase {
 export interface PhaseDeps {
   /** The world of one deployment folder. */
   world(workDir: string): LocalWorld;
+  /** The ARM adapter of an Azure target (Azure itself or the local ARM emulator). */
+  azure(target: AzureTarget): ArmAdapter;
 }
 
 /** Builds a phase from its dependencies. */

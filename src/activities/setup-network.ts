@@ -1,102 +1,114 @@
-/** setup_network: resource group, VNet, subnet, NSG with the Bash tool's rules, SSH key resource. */
+/** setup_network: resource group, NSG with the Bash tool's rules, VNet + subnet with the NSG, SSH key resource. */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import type { NsgSpec, SshKeySpec, VnetSpec } from '../azure/adapter';
+import { report } from '../azure/progress';
+import { deploymentScope } from '../azure/scope';
 import { namesFor } from '../config/naming';
 import { ensureSshKeyPair } from '../hosts/keys';
-import { isoSecond } from '../workflows/state';
 import type { PhaseContext } from '../workflows/messages';
+import { FailureTypes } from '../workflows/messages';
+import { isoSecond } from '../workflows/state';
 import type { Phase, PhaseFactory } from './phase';
-import { event, simulate, verdict } from './phase';
+import { event, verdict } from './phase';
+import { resumeCursor } from './work';
 
-function plan(ctx: PhaseContext, sshPublicKey?: string) {
-  const n = namesFor(ctx.deploymentId, ctx.config);
+type Step = 'resource_group' | 'nsg' | 'vnet' | 'ssh_key';
+
+function wireguardPort(ctx: PhaseContext): number | undefined {
   const port = Number(ctx.facts.values.wireguard_port);
-  return {
-    names: n,
-    resources: [
+  return Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined;
+}
+
+function plan(ctx: PhaseContext, port: number, publicKey = '') {
+  const n = namesFor(ctx.deploymentId, ctx.config);
+  const nsg: NsgSpec = {
+    name: n.nsg,
+    rules: [
       {
-        kind: 'resourceGroup',
-        name: n.resourceGroup,
-        props: {
-          location: ctx.config.azure.location,
-          tags: {
-            owner: ctx.config.metadata.owner ?? 'unknown',
-            'created-by': 'k0rdent-deploy',
-            'cluster-id': n.deploymentId,
-          },
-        },
+        name: 'AllowWireGuard',
+        priority: 1000,
+        protocol: 'Udp',
+        port,
+        access: 'Allow',
+        direction: 'Inbound',
       },
-      { kind: 'virtualNetwork', name: n.vnet, props: { addressPrefix: ctx.config.network.vnet_prefix } },
-      {
-        kind: 'subnet',
-        name: n.subnet,
-        props: { addressPrefix: ctx.config.network.subnet_prefix, nsg: n.nsg },
-      },
-      {
-        kind: 'networkSecurityGroup',
-        name: n.nsg,
-        props: {
-          rules: [
-            {
-              name: 'AllowWireGuard',
-              priority: 1000,
-              access: 'Allow',
-              protocol: 'Udp',
-              direction: 'Inbound',
-              port,
-            },
-            {
-              name: 'AllowSSH',
-              priority: 1010,
-              access: 'Allow',
-              protocol: 'Tcp',
-              direction: 'Inbound',
-              port: 22,
-            },
-          ],
-        },
-      },
-      {
-        kind: 'sshPublicKey',
-        name: n.sshKeyResource,
-        props: sshPublicKey ? { publicKey: sshPublicKey } : {},
-      },
+      { name: 'AllowSSH', priority: 1010, protocol: 'Tcp', port: 22, access: 'Allow', direction: 'Inbound' },
     ],
   };
+  const vnet: VnetSpec = {
+    name: n.vnet,
+    addressPrefix: ctx.config.network.vnet_prefix,
+    subnet: { name: n.subnet, addressPrefix: ctx.config.network.subnet_prefix, nsg: n.nsg },
+  };
+  const sshKey: SshKeySpec = { name: n.sshKeyResource, publicKey };
+  return { names: n, scope: deploymentScope(ctx.deploymentId, ctx.config), nsg, vnet, sshKey };
 }
 
 /** The setup_network phase. */
 export const setupNetworkPhase: PhaseFactory = (deps): Phase => ({
   async check(ctx) {
-    const world = deps.world(ctx.workDir);
-    const { names, resources } = plan(ctx);
-    const problems: string[] = [];
-    for (const r of resources) {
-      const found = await world.get(r.kind, r.name);
-      if (!found) problems.push(`${r.kind} ${r.name} is missing`);
-      else if (found.owner !== ctx.deploymentId)
-        problems.push(`${r.kind} ${r.name} belongs to ${found.owner}`);
+    const port = wireguardPort(ctx);
+    if (port === undefined) return verdict(['wireguard_port is not set (prepare_deployment has not run)']);
+    const n = namesFor(ctx.deploymentId, ctx.config);
+    const readable = async (relative: string) =>
+      fs.readFile(path.join(ctx.workDir, relative), 'utf8').then(
+        (text) => text.trim(),
+        () => undefined
+      );
+    const privateKey = await readable(n.sshPrivateKeyPath);
+    const publicKey = await readable(n.sshPublicKeyPath);
+    const { scope, nsg, vnet, sshKey } = plan(ctx, port);
+    const arm = deps.azure(ctx.cloud);
+    const problems = await arm.inspectResourceGroup(scope);
+    // Nothing else can exist without the group.
+    if (problems.length === 0) {
+      problems.push(
+        ...(await arm.inspectNsg(scope, nsg)),
+        ...(await arm.inspectVnet(scope, vnet)),
+        ...(await arm.inspectSshPublicKey(scope, { name: sshKey.name, publicKey }))
+      );
     }
-    try {
-      await fs.access(path.join(ctx.workDir, names.sshPrivateKeyPath));
-    } catch {
-      problems.push(`SSH private key ${names.sshPrivateKeyPath} is missing`);
-    }
+    if (privateKey === undefined) problems.push(`SSH key pair ${n.sshPrivateKeyPath} is missing`);
     return verdict(problems);
   },
 
   async apply(ctx) {
-    const world = deps.world(ctx.workDir);
+    const port = wireguardPort(ctx);
+    if (port === undefined) {
+      throw ApplicationFailure.create({
+        type: FailureTypes.InvalidConfig,
+        message: 'wireguard_port is not set: prepare_deployment must run before setup_network',
+        nonRetryable: true,
+      });
+    }
     const n = namesFor(ctx.deploymentId, ctx.config);
     const ssh = await ensureSshKeyPair(
       path.join(ctx.workDir, n.sshPrivateKeyPath),
       `k0rdent-${ctx.deploymentId}`
     );
-    const { resources } = plan(ctx, ssh.publicKey);
-    for (const r of resources) {
-      await world.put(ctx.deploymentId, r.kind, r.name, r.props);
-      await simulate(ctx, r.kind, 1);
-    }
+    const { scope, nsg, vnet, sshKey } = plan(ctx, port, ssh.publicKey);
+    const arm = deps.azure(ctx.cloud);
+    const done = new Set<Step>(resumeCursor<{ done: Step[] }>().done ?? []);
+    const step = async (name: Step, work: () => Promise<unknown>) => {
+      if (done.has(name)) return;
+      await work();
+      done.add(name);
+      report({ done: [...done] });
+    };
+    report({ done: [...done] });
+    await step('resource_group', () => arm.ensureResourceGroup(scope));
+    // The key does not depend on the network; the VNet's subnet references the NSG.
+    const branches = await Promise.allSettled([
+      (async () => {
+        await step('nsg', () => arm.ensureNsg(scope, nsg));
+        await step('vnet', () => arm.ensureVnet(scope, vnet));
+      })(),
+      step('ssh_key', () => arm.ensureSshPublicKey(scope, sshKey)),
+    ]);
+    // Both branches have stopped before a failure leaves the activity.
+    for (const branch of branches) if (branch.status === 'rejected') throw branch.reason;
     const now = isoSecond(Date.now());
     return {
       patch: {
@@ -123,17 +135,10 @@ export const setupNetworkPhase: PhaseFactory = (deps): Phase => ({
   },
 
   async rollback(ctx) {
-    const world = deps.world(ctx.workDir);
-    const { names, resources } = plan(ctx);
-    // Deleting the resource group deletes everything in it.
-    for (const r of [...resources].reverse()) await world.remove(r.kind, r.name);
-    for (const vm of await world.list('virtualMachine')) {
-      if (vm.owner === ctx.deploymentId) await world.remove(vm.kind, vm.name);
-    }
-    await fs.rm(path.join(ctx.workDir, path.dirname(names.sshPrivateKeyPath)), {
-      recursive: true,
-      force: true,
-    });
+    const n = namesFor(ctx.deploymentId, ctx.config);
+    // Deleting the resource group deletes everything in it, VMs included.
+    await deps.azure(ctx.cloud).deleteResourceGroup(deploymentScope(ctx.deploymentId, ctx.config));
+    await fs.rm(path.join(ctx.workDir, path.dirname(n.sshPrivateKeyPath)), { recursive: true, force: true });
     return {
       patch: {
         values: {
@@ -144,7 +149,7 @@ export const setupNetworkPhase: PhaseFactory = (deps): Phase => ({
         vm_states: Object.fromEntries(Object.keys(ctx.facts.vm_states).map((h) => [h, null])),
         artifacts: { azure_ssh_private_key: null, azure_ssh_public_key: null },
       },
-      events: [event('azure_infrastructure_reset', `Resource group ${names.resourceGroup} deleted`)],
+      events: [event('azure_infrastructure_reset', `Resource group ${n.resourceGroup} deleted`)],
     };
   },
 });

@@ -19,6 +19,8 @@ function deepFreeze<T>(value: T): T {
 export const DEFAULT_CONFIG: K0rdentConfig = deepFreeze<K0rdentConfig>({
   metadata: { version: '1.0', schema: 'k0rdent-config' },
   azure: {
+    subscription_id: '',
+    credential: 'cli',
     location: 'westus2',
     vm_image: 'Debian:debian-12:12-gen2:latest',
     vm_priority: 'Regular',
@@ -82,6 +84,7 @@ export const DEFAULT_CONFIG: K0rdentConfig = deepFreeze<K0rdentConfig>({
     activity_preset: 'provisioning',
     parallel_vms: 5,
     write_private_keys_to_state: false,
+    cloud: 'azure',
     world: 'local',
     local_step_ms: 500,
   },

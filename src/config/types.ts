@@ -24,6 +24,8 @@ export interface OrchestratorConfig {
   parallel_vms: number;
   /** Write WireGuard private keys into the state file for legacy scripts that read them. */
   write_private_keys_to_state: boolean;
+  /** Where the Azure phases go: the local ARM emulator or Azure itself (`--cloud` overrides). */
+  cloud: 'emulator' | 'azure';
   /** The world phases act on. `local` records work under the deployment folder. */
   world: 'local';
   /** Duration of one unit of simulated work in the local world, milliseconds. */
@@ -34,6 +36,10 @@ export interface OrchestratorConfig {
 export interface K0rdentConfig {
   metadata: { version: string; schema: string; description?: string; owner?: string };
   azure: {
+    /** Subscription the resources go to; required with `--cloud azure`. */
+    subscription_id: string;
+    /** How to sign in: the Azure CLI login, a service principal from AZURE_* variables, or the SDK's default chain. */
+    credential: 'cli' | 'service_principal' | 'default';
     location: string;
     vm_image: string;
     vm_priority: 'Regular' | 'Spot';

@@ -101,6 +101,12 @@ const SCHEMA: SchemaOf<K0rdentConfig> = {
   azure: {
     kind: 'section',
     fields: {
+      subscription_id: {
+        kind: 'text',
+        pattern: /^$|^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
+        patternHint: 'a subscription GUID',
+      },
+      credential: { kind: 'choice', values: ['cli', 'service_principal', 'default'] },
       location: name,
       vm_image: name,
       vm_priority: { kind: 'choice', values: ['Regular', 'Spot'], ignoreCase: true },
@@ -214,6 +220,7 @@ const SCHEMA: SchemaOf<K0rdentConfig> = {
       max_attempts: int(1, 100),
       parallel_vms: int(1, 50),
       write_private_keys_to_state: bool,
+      cloud: { kind: 'choice', values: ['emulator', 'azure'] },
       world: { kind: 'choice', values: ['local'] },
       local_step_ms: int(0),
     },

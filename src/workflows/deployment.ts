@@ -199,6 +199,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     config: input.config,
     flags: state.flags,
     facts: state.facts,
+    cloud: input.cloud,
   });
 
   const call = <R>(acts: Activities, name: string, phase: PhaseName): Promise<R> => {

@@ -5,6 +5,7 @@
  */
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { AzureTarget } from '../azure/target';
 import type { K0rdentConfig } from '../config/types';
 import type { PhaseName } from './phases';
 
@@ -183,6 +184,8 @@ export interface DeploymentInput {
   flags: DeploymentFlags;
   deployer: string;
   policy: ActivityPolicy;
+  /** Where the Azure phases go. */
+  cloud: AzureTarget;
   /** State adopted from a state file written by the Bash tool. */
   adopted?: DeploymentState;
   /** State carried over by continue-as-new. */
@@ -281,6 +284,7 @@ export interface PhaseContext {
   config: K0rdentConfig;
   flags: DeploymentFlags;
   facts: DeploymentFacts;
+  cloud: AzureTarget;
 }
 
 /** What a phase's `check` observed. */

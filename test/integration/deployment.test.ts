@@ -19,6 +19,8 @@ import {
   prepareDeployment,
   runCli,
   startDeployment,
+  startServer,
+  stopFolderEmulator,
   waitFor,
 } from './harness';
 
@@ -95,7 +97,7 @@ describe('deployment workflow on a real dev server', function () {
   });
 
   it('rolls back to a middle phase while a later one runs, rests there, then resumes to completion', async () => {
-    const d = await startDeployment(await prepareDeployment({ stepMs: 100 }));
+    const d = await startDeployment(await prepareDeployment({ stepMs: 600 }));
     const w = await inProcessWorker(d.taskQueue);
     try {
       await waitFor(d.handle, (s) => s.phases.install_k0rdent.status === 'in_progress');
@@ -116,6 +118,8 @@ describe('deployment workflow on a real dev server', function () {
       for (const name of ['setup_vpn', 'connect_vpn', 'install_k0s', 'install_k0rdent']) {
         assert.equal(world.ledger[name]?.rollbackCompleted, 1, `${name} rolled back once`);
       }
+      assert.equal(world.ledger.install_k0rdent?.applyStarted, 1);
+      assert.equal(world.ledger.install_k0rdent?.applyCompleted ?? 0, 0, 'the running apply was cancelled');
       assert.equal(
         (await stateFile(d.workDir)).phases &&
           ((await stateFile(d.workDir)) as { phases: Record<string, { status: string }> }).phases.install_k0s
@@ -217,13 +221,36 @@ describe('deployment workflow on a real dev server', function () {
     const w = await inProcessWorker(d.taskQueue);
     try {
       await waitFor(d.handle, completed);
-      await d.world.remove('virtualMachine', 'k0s-worker-1');
+      const s = await startServer();
+      const vm = s.arm
+        .resources()
+        .find(
+          (r) =>
+            r.type === 'Microsoft.Compute/virtualMachines' &&
+            r.name === 'k0s-worker-1' &&
+            r.resourceGroup.toLowerCase() === `${d.id}-resgrp`
+        );
+      assert.ok(vm, 'VM exists in the emulator');
+      const vmPutsBefore = s.arm.counts().byType['Microsoft.Compute/virtualMachines']?.PUT ?? 0;
+      assert.ok(s.arm.removeResource(vm.id));
       await d.handle.signal(resumeSignal);
       await waitFor(d.handle, (s) => s.status === 'completed' && s.phases.create_vms.runs === 2);
       const ledger = (await d.world.read()).ledger;
       assert.equal(ledger.setup_network?.applyCompleted, 1);
       assert.equal(ledger.create_vms?.applyCompleted, 2);
-      assert.ok((await d.world.get('virtualMachine', 'k0s-worker-1')) !== undefined, 'VM re-created');
+      const again = s.arm
+        .resources()
+        .filter(
+          (r) =>
+            r.type === 'Microsoft.Compute/virtualMachines' &&
+            r.resourceGroup.toLowerCase() === `${d.id}-resgrp`
+        );
+      assert.deepEqual(again.map((r) => r.name).sort(), ['k0s-controller-1', 'k0s-worker-1']);
+      assert.equal(
+        (s.arm.counts().byType['Microsoft.Compute/virtualMachines']?.PUT ?? 0) - vmPutsBefore,
+        1,
+        'only the deleted VM was PUT again'
+      );
       const events = (await d.handle.query(stateQuery)).events;
       assert.ok(events.some((e) => e.action === 'phase_reset' && /k0s-worker-1 is missing/.test(e.message)));
     } finally {
@@ -239,12 +266,12 @@ describe('deployment workflow on a real dev server', function () {
     const second = await runCli(['deploy', '--config', d.configFile, '--detach'], d.workDir);
     assert.equal(second.code, 0, second.output);
     assert.match(second.output, /already running: attaching/);
-    const { startServer } = await import('./harness');
     const s = await startServer();
     const runs: string[] = [];
     for await (const wf of s.client.workflow.list({ query: `WorkflowId = '${d.id}'` })) runs.push(wf.runId);
     assert.equal(runs.length, 1);
     await s.client.workflow.getHandle(d.id).terminate('test done');
+    await stopFolderEmulator(d.workDir);
   });
 });
 
@@ -353,8 +380,8 @@ describe('adopting a state file written by the Bash tool', function () {
       ['deployment_initialized', 'phase_completed']
     );
     assert.ok(events.some((e) => e.action === 'deployment_completed'));
-    const { startServer } = await import('./harness');
     const s = await startServer();
     await s.client.workflow.getHandle(d.id).terminate('test done');
+    await stopFolderEmulator(d.workDir);
   });
 });

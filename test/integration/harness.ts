@@ -14,6 +14,9 @@ import { stringify } from 'yaml';
 import { DEFAULT_CONFIG } from '../../src/config/defaults';
 import { activityPolicy } from '../../src/config/policy';
 import type { K0rdentConfig } from '../../src/config/types';
+import { emulatorTarget } from '../../src/azure/target';
+import { startArmEmulator } from '../../src/emulator/arm';
+import type { ArmEmulator } from '../../src/emulator/arm';
 import { LocalWorld } from '../../src/emulator/local-world';
 import { ensureDevServer, findTemporalBinary } from '../../src/temporal/dev-server';
 import { createWorker } from '../../src/worker';
@@ -42,6 +45,9 @@ interface Server {
   dir: string;
   client: Client;
   connection: NativeConnection;
+  /** The local ARM emulator the Azure phases of every test deployment talk to. */
+  arm: ArmEmulator;
+  armCaFile: string;
 }
 
 let server: Server | undefined;
@@ -55,7 +61,10 @@ export async function startServer(): Promise<Server> {
   const started = await ensureDevServer({ stateDir: dir, port, uiPort, startTimeoutMs: 90_000 });
   const client = new Client({ connection: await Connection.connect({ address: started.address }) });
   const connection = await NativeConnection.connect({ address: started.address });
-  server = { address: started.address, pid: started.pid, dir, client, connection };
+  const arm = await startArmEmulator({ lro: { defaultMs: 30 } });
+  const armCaFile = path.join(dir, 'arm-ca.pem');
+  await fs.writeFile(armCaFile, arm.caPem);
+  server = { address: started.address, pid: started.pid, dir, client, connection, arm, armCaFile };
   return server;
 }
 
@@ -73,6 +82,7 @@ export async function stopServer(): Promise<void> {
   if (!server) return;
   await server.connection.close();
   await server.client.connection.close();
+  await server.arm.close();
   if (server.pid) {
     process.kill(server.pid, 'SIGTERM');
     const deadline = Date.now() + 10_000;
@@ -106,13 +116,13 @@ export async function prepareDeployment(
   config.orchestrator.activity_preset = 'quick';
   config.orchestrator.local_step_ms = opts.stepMs ?? 20;
   config.orchestrator.task_queue = taskQueue;
+  config.orchestrator.cloud = 'emulator';
   if (opts.maxAttempts) config.orchestrator.max_attempts = opts.maxAttempts;
   config.kof.enabled = opts.kof === true;
   const configFile = path.join(workDir, 'config', 'k0rdent.yaml');
   await fs.mkdir(path.dirname(configFile), { recursive: true });
   await fs.writeFile(configFile, stringify(config));
   await fs.writeFile(path.join(workDir, '.clusterid'), `${id}\n`);
-  void s;
   const input: DeploymentInput = {
     deploymentId: id,
     workDir,
@@ -121,6 +131,7 @@ export async function prepareDeployment(
     flags: { azureChildren: opts.kof === true, kof: opts.kof === true },
     deployer: 'test@example.com',
     policy: activityPolicy(config),
+    cloud: emulatorTarget(s.arm.endpoint, s.armCaFile),
   };
   return { id, workDir, taskQueue, config, configFile, input, world: new LocalWorld(workDir) };
 }
@@ -177,6 +188,20 @@ export async function childWorker(taskQueue: string, workDir: string): Promise<C
     await new Promise((r) => setTimeout(r, 100));
   }
   return child;
+}
+
+/** Stops the standalone ARM emulator a CLI run started in `workDir`, if any. */
+export async function stopFolderEmulator(workDir: string): Promise<void> {
+  const info = await fs
+    .readFile(path.join(workDir, 'state', 'arm-emulator.json'), 'utf8')
+    .catch(() => undefined);
+  if (!info) return;
+  const { pid } = JSON.parse(info) as { pid: number };
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    // Already gone.
+  }
 }
 
 /** Runs the CLI in a child process against the shared server. */

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { defaultDeps } from '../../../src/activities';
 import { prepareDeploymentPhase } from '../../../src/activities/prepare-deployment';
+import { emulatorTarget } from '../../../src/azure/target';
 import { DEFAULT_CONFIG } from '../../../src/config/defaults';
 import type { PhaseContext } from '../../../src/workflows/messages';
 import { applyPatch, emptyFacts } from '../../../src/workflows/state';
@@ -23,6 +24,7 @@ describe('prepare_deployment', () => {
       config,
       flags: { azureChildren: false, kof: false },
       facts: emptyFacts(),
+      cloud: emulatorTarget('https://127.0.0.1:1', '/nonexistent-ca.pem'),
     };
   });
   afterEach(async () => {

@@ -167,6 +167,24 @@ describe('config loading', () => {
     }
     const cases: Case[] = [
       {
+        name: 'a subscription id that is not a GUID',
+        yaml: 'azure:\n  subscription_id: my-subscription\n',
+        path: 'azure.subscription_id',
+        says: 'a subscription GUID',
+      },
+      {
+        name: 'an unknown credential kind',
+        yaml: 'azure:\n  credential: password\n',
+        path: 'azure.credential',
+        says: 'cli',
+      },
+      {
+        name: 'an unknown cloud',
+        yaml: 'orchestrator:\n  cloud: aws\n',
+        path: 'orchestrator.cloud',
+        says: 'emulator',
+      },
+      {
         name: 'a list where text belongs',
         yaml: 'azure:\n  location: [westus2]\n',
         path: 'azure.location',
@@ -230,7 +248,7 @@ describe('config loading', () => {
         name: 'a section that is not a map',
         yaml: 'azure: westus2\n',
         path: 'azure',
-        says: 'must be a map with the keys location, vm_image',
+        says: 'must be a map with the keys subscription_id, credential, location, vm_image',
       },
       {
         name: 'a CIDR without prefix length',

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { emulatorTarget } from '../../../src/azure/target';
 import { DEFAULT_CONFIG } from '../../../src/config/defaults';
 import { activityPolicy } from '../../../src/config/policy';
 import type { DeploymentInput, DeploymentState } from '../../../src/workflows/messages';
@@ -26,6 +27,7 @@ function input(): DeploymentInput {
     flags: { azureChildren: false, kof: false },
     deployer: 'alice@example.com',
     policy: activityPolicy(DEFAULT_CONFIG),
+    cloud: emulatorTarget('https://127.0.0.1:1', '/nonexistent-ca.pem'),
   };
 }
 
