@@ -527,6 +527,9 @@ async function worker(args: string[]): Promise<number> {
   return 0;
 }
 
+/** Duration of each long-running operation of the demo's ARM emulator, milliseconds. */
+const DEMO_LRO_MS = 1500;
+
 async function demo(args: string[]): Promise<number> {
   const v = parse(args, {});
   const workDir = typeof v.dir === 'string' ? path.resolve(v.dir) : path.join(process.cwd(), '.demo');
@@ -534,6 +537,8 @@ async function demo(args: string[]): Promise<number> {
   await fs.mkdir(stateDir, { recursive: true });
   const configFile = path.join(PACKAGE_ROOT, 'config', 'examples', 'demo.yaml');
   const server = connectionSettings().embedded ? await ensureDevServer({ stateDir }) : undefined;
+  // Long-running ARM operations take a visible while, as Azure's do (much shorter, though).
+  await ensureArmEmulator(stateDir, { lroMs: DEMO_LRO_MS });
   const pidFile = path.join(stateDir, 'worker.pid');
   const oldPid = Number((await fs.readFile(pidFile, 'utf8').catch(() => '')).trim());
   const alive =
