@@ -19,11 +19,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 log=$(mktemp)
 summary() {
-  local passed failed
-  passed=$(grep -Eo '^ +[0-9]+ passing' "$log" | awk '{s+=$1} END {print s+0}')
-  failed=$(grep -Eo '^ +[0-9]+ failing' "$log" | awk '{s+=$1} END {print s+0}')
+  local status=$? passed failed
+  passed=$(awk '/^ +[0-9]+ passing/ {s += $1} END {print s + 0}' "$log")
+  failed=$(awk '/^ +[0-9]+ failing/ {s += $1} END {print s + 0}' "$log")
   echo "tests: $passed passed, $failed failed"
   rm -f "$log"
+  exit "$status"
 }
 trap summary EXIT
 npm run lint
