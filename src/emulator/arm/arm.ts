@@ -665,6 +665,32 @@ export class ArmEngine {
     }
   }
 
+  /**
+   * A PUT on a resource whose operation is still running: the same body gets that operation back
+   * (an idempotent retry), anything else is refused as a conflict.
+   */
+  private repeatedPut(
+    req: ArmRequest,
+    id: string,
+    bodyKey: string,
+    busy: Operation,
+    render: (() => Json) | undefined
+  ): ArmResponse {
+    if (
+      render &&
+      busy.verb !== 'delete' &&
+      keyOf(busy.resourceId) === keyOf(id) &&
+      busy.bodyKey === bodyKey
+    ) {
+      return {
+        status: busy.verb === 'create' ? 201 : 200,
+        headers: this.lroHeaders(req, busy, false),
+        body: render(),
+      };
+    }
+    throw anotherOperation(id, busy.verb);
+  }
+
   private putResource(
     req: ArmRequest,
     kind: ResourceKind,
@@ -676,21 +702,7 @@ export class ArmEngine {
     const body = this.parseBody(req);
     const bodyKey = canonicalJson(body);
     const busy = this.store.activeOperation(id);
-    if (busy) {
-      if (
-        existing &&
-        busy.verb !== 'delete' &&
-        keyOf(busy.resourceId) === keyOf(id) &&
-        busy.bodyKey === bodyKey
-      ) {
-        return {
-          status: busy.verb === 'create' ? 201 : 200,
-          headers: this.lroHeaders(req, busy, false),
-          body: this.render(existing),
-        };
-      }
-      throw anotherOperation(id, busy.verb);
-    }
+    if (busy) return this.repeatedPut(req, id, bodyKey, busy, existing && (() => this.render(existing)));
     const location = normLocation(body.location) ?? existing?.location;
     if (location === undefined)
       throw new ArmError(400, 'LocationRequired', 'The location property is required for this definition.');
@@ -877,19 +889,13 @@ export class ArmEngine {
     const id = existing?.id ?? `${parent.id}/${childKind.collection}/${name}`;
     const busy = this.store.activeOperation(id, false);
     if (busy) {
-      if (
-        existing &&
-        busy.verb !== 'delete' &&
-        keyOf(busy.resourceId) === keyOf(id) &&
-        busy.bodyKey === bodyKey
-      ) {
-        return {
-          status: busy.verb === 'create' ? 201 : 200,
-          headers: this.lroHeaders(req, busy, false),
-          body: childKind.render(this.store, parent, existing),
-        };
-      }
-      throw anotherOperation(id, busy.verb);
+      return this.repeatedPut(
+        req,
+        id,
+        bodyKey,
+        busy,
+        existing && (() => childKind.render(this.store, parent, existing))
+      );
     }
     const entry: ChildEntry = {
       name: existing?.name ?? name,
