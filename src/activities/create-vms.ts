@@ -7,7 +7,6 @@ import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DeploymentScope, VmSpec } from '../azure/adapter';
 import { parseImageUrn } from '../azure/adapter';
-import { report } from '../azure/progress';
 import { deploymentScope } from '../azure/scope';
 import { namesFor } from '../config/naming';
 import type { DeploymentNames, HostPlan } from '../config/types';
@@ -16,7 +15,7 @@ import { FailureTypes } from '../workflows/messages';
 import { isoSecond } from '../workflows/state';
 import type { Phase, PhaseFactory } from './phase';
 import { event, verdict } from './phase';
-import { mapLimit, resumeCursor } from './work';
+import { beat, mapLimit, resumeCursor } from './work';
 
 /** Azure's limit on custom data, decoded. */
 const MAX_CUSTOM_DATA_BYTES = 64 * 1024;
@@ -127,12 +126,12 @@ export const createVmsPhase: PhaseFactory = (deps): Phase => ({
     const sshPublicKey = (await readInput(ctx, names.sshPublicKeyPath, 'SSH public key')).trim();
     const specs = await Promise.all(names.hosts.map((host) => vmSpec(ctx, names, host, sshPublicKey)));
     const done: Record<string, HostAddresses> = { ...resumeCursor<Cursor>().vms };
-    report({ vms: { ...done } });
+    beat({ vms: { ...done } });
     await mapLimit(names.hosts, ctx.config.orchestrator.parallel_vms, async (host, index) => {
       if (done[host.name]) return;
       const spec = specs[index] as VmSpec;
       done[host.name] = await createHost(deps, ctx, scope, names, spec);
-      report({ vms: { ...done } });
+      beat({ vms: { ...done } });
     });
     const checked = isoSecond(Date.now());
     const states = names.hosts.map((host): [string, VmState] => {
@@ -158,7 +157,7 @@ export const createVmsPhase: PhaseFactory = (deps): Phase => ({
     await mapLimit(hosts, ctx.config.orchestrator.parallel_vms, async (host) => {
       await arm.deleteVm(scope, host);
       deleted.push(host);
-      report({ deleted: [...deleted] });
+      beat({ deleted: [...deleted] });
     });
     const forgotten = new Set([...hosts, ...Object.keys(ctx.facts.vm_states)]);
     return {

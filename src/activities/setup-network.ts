@@ -3,7 +3,6 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { NsgSpec, SshKeySpec, VnetSpec } from '../azure/adapter';
-import { report } from '../azure/progress';
 import { deploymentScope } from '../azure/scope';
 import { namesFor } from '../config/naming';
 import { ensureSshKeyPair } from '../hosts/keys';
@@ -12,7 +11,7 @@ import { FailureTypes } from '../workflows/messages';
 import { isoSecond } from '../workflows/state';
 import type { Phase, PhaseFactory } from './phase';
 import { event, verdict } from './phase';
-import { resumeCursor } from './work';
+import { beat, resumeCursor } from './work';
 
 type Step = 'resource_group' | 'nsg' | 'vnet' | 'ssh_key';
 
@@ -95,9 +94,9 @@ export const setupNetworkPhase: PhaseFactory = (deps): Phase => ({
       if (done.has(name)) return;
       await work();
       done.add(name);
-      report({ done: [...done] });
+      beat({ done: [...done] });
     };
-    report({ done: [...done] });
+    beat({ done: [...done] });
     await step('resource_group', () => arm.ensureResourceGroup(scope));
     // The key does not depend on the network; the VNet's subnet references the NSG.
     const branches = await Promise.allSettled([

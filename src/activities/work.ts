@@ -10,9 +10,24 @@ function currentContext(): Context | undefined {
   }
 }
 
+const lastReported = new WeakMap<Context, unknown>();
+
 /** Reports progress; `details` is the resume cursor a retried attempt reads back. */
 export function beat(details: Record<string, unknown>): void {
-  currentContext()?.heartbeat(details);
+  const ctx = currentContext();
+  if (!ctx) return;
+  lastReported.set(ctx, details);
+  ctx.heartbeat(details);
+}
+
+/**
+ * Heartbeats again with the cursor last reported (or, before the first report, the one the previous
+ * attempt left), so a long wait never wipes the resume cursor.
+ */
+export function keepAlive(): void {
+  const ctx = currentContext();
+  if (!ctx) return;
+  ctx.heartbeat(lastReported.has(ctx) ? lastReported.get(ctx) : ctx.info.heartbeatDetails);
 }
 
 /** The cursor the previous attempt of this activity heartbeated, if any. */
@@ -30,11 +45,11 @@ export function cancelSignal(): AbortSignal {
 /** Sleeps, heartbeating, and throws as soon as the activity is cancelled. */
 export async function pause(ms: number, details: Record<string, unknown>): Promise<void> {
   const ctx = currentContext();
-  ctx?.heartbeat(details);
+  beat(details);
   if (ms <= 0) return;
   if (ctx) await ctx.sleep(ms);
   else await new Promise((resolve) => setTimeout(resolve, ms));
-  ctx?.heartbeat(details);
+  beat(details);
 }
 
 /** Runs `fn` over `items` with at most `limit` at once; the first failure rejects after the others settle. */

@@ -1,38 +1,10 @@
 /**
- * Heartbeats for ARM work: the resume cursor a phase reports, re-sent while the adapter waits (throttle
- * delays, provisioning polls), and abortable sleeps. Works outside a worker too (then it only sleeps).
+ * Abortable sleeps for ARM work that re-send the phase's resume cursor while the adapter waits (throttle
+ * delays, provisioning polls). Works outside a worker too (then it only sleeps).
  */
 import type { AbortSignalLike } from '@azure/abort-controller';
 import { AbortError } from '@azure/abort-controller';
-import { Context } from '@temporalio/activity';
-
-const lastReported = new WeakMap<Context, unknown>();
-
-function currentContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
-}
-
-/** Heartbeats `details` as the activity's resume cursor and remembers it for `keepAlive`. */
-export function report(details: Record<string, unknown>): void {
-  const ctx = currentContext();
-  if (!ctx) return;
-  lastReported.set(ctx, details);
-  ctx.heartbeat(details);
-}
-
-/**
- * Heartbeats again with the cursor last reported (or, before the first report, the one the previous
- * attempt left), so a long wait never wipes the resume cursor.
- */
-export function keepAlive(): void {
-  const ctx = currentContext();
-  if (!ctx) return;
-  ctx.heartbeat(lastReported.has(ctx) ? lastReported.get(ctx) : ctx.info.heartbeatDetails);
-}
+import { keepAlive } from '../activities/work';
 
 /** How often a long sleep heartbeats. */
 const KEEP_ALIVE_MS = 5_000;
