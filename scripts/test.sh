@@ -4,11 +4,14 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/setup.sh"
 cd "$root"
-# Debian tools the tests run for real: compose validation, `wg pubkey`, `ssh-keygen`.
+# Debian tools the tests run for real: compose validation, `wg pubkey`, `ssh-keygen`, an `sshd` to
+# connect to, and `cloud-init schema`.
 missing=()
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 command -v wg >/dev/null 2>&1 || missing+=(wireguard-tools)
 command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v cloud-init >/dev/null 2>&1 || missing+=(cloud-init)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") >&2
