@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { openSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { portOpen } from '../temporal/dev-server';
+import type { HostTimings } from './hosts/types';
 
 /** What the standalone emulator writes about itself into its state folder. */
 export interface EmulatorInfo {
@@ -28,10 +29,13 @@ async function listening(info: EmulatorInfo | undefined): Promise<boolean> {
   return portOpen(url.hostname, Number(url.port));
 }
 
-/** Returns the emulator of `stateDir`, starting it (it outlives this process) when none answers. */
+/**
+ * Returns the emulator of `stateDir`, starting it (it outlives this process) when none answers. `lroMs`
+ * and `hostTimings` apply to an emulator this call starts; one already running keeps its own.
+ */
 export async function ensureArmEmulator(
   stateDir: string,
-  opts: { lroMs?: number; timeoutMs?: number } = {}
+  opts: { lroMs?: number; hostTimings?: Partial<HostTimings>; timeoutMs?: number } = {}
 ): Promise<EmulatorInfo> {
   const existing = await readInfo(stateDir);
   if (await listening(existing)) return existing as EmulatorInfo;
@@ -44,6 +48,7 @@ export async function ensureArmEmulator(
     '--state-dir',
     stateDir,
     ...(opts.lroMs !== undefined ? ['--lro-ms', String(opts.lroMs)] : []),
+    ...(opts.hostTimings !== undefined ? ['--host-timings', JSON.stringify(opts.hostTimings)] : []),
   ];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log] });
   child.unref();

@@ -1,4 +1,7 @@
-/** The admin API under /admin (no auth): counts, resources, faults, LRO timings, behind-the-back deletes, reset. */
+/**
+ * The admin API under /admin (no auth): counts, resources, faults, LRO timings, behind-the-back deletes,
+ * reset. `/admin/hosts/*` belongs to the host world (src/emulator/hosts).
+ */
 import type { ArmResponse } from './errors';
 import type { ArmedFault } from './faults';
 import type { EmulatedResource, EmulatorCounts, FaultRule, LroTimings } from './types';
@@ -43,6 +46,11 @@ export function handleAdmin(target: AdminTarget, method: string, url: URL, body:
             'GET|PUT /admin/faults',
             'GET|PUT /admin/lro',
             'POST /admin/reset',
+            'GET /admin/hosts/state',
+            'GET /admin/hosts/counts',
+            'GET|PUT /admin/hosts/faults',
+            'GET|PUT /admin/hosts/timings',
+            'POST /admin/hosts/wireguard/drop?interface=',
           ],
         },
       };

@@ -477,7 +477,7 @@ export class ArmEngine {
       case 'create':
       case 'update':
         this.setState(resource, 'Succeeded');
-        kind?.onSucceeded?.(this.store, resource, op.verb === 'create');
+        kind?.onSucceeded?.(this.store, resource, op.verb === 'create', op.endMs);
         return;
       case 'delete':
         kind?.onDeleted?.(this.store, resource);
@@ -485,7 +485,7 @@ export class ArmEngine {
         this.store.remove(resource.id);
         return;
       case 'action':
-        kind?.actions?.[op.action ?? '']?.complete(this.store, resource);
+        kind?.actions?.[op.action ?? '']?.complete(this.store, resource, op.endMs);
         return;
     }
   }
@@ -745,7 +745,7 @@ export class ArmEngine {
     if (!kind.lro) {
       this.setState(resource, 'Succeeded');
       kind.onAccepted?.(this.store, resource, created);
-      kind.onSucceeded?.(this.store, resource, created);
+      kind.onSucceeded?.(this.store, resource, created, Date.now());
       return { status: created ? 201 : 200, body: this.render(resource) };
     }
     this.setState(resource, created ? 'Creating' : 'Updating');

@@ -2,6 +2,7 @@
  * Microsoft.Compute behaviour: SSH public keys (synchronous), virtual machines (on existing NICs, with an
  * OS disk, power state and actions) and managed disks.
  */
+import { randomUUID } from 'node:crypto';
 import { ArmError, invalidParameter } from './errors';
 import type { ActionSpec, Json, PutContext, ResourceKind, StoredResource } from './model';
 import { clone, obj, refId, requireRef, sameId, stateOf, str } from './common';
@@ -44,11 +45,6 @@ const POWER_TEXT: Record<string, string> = {
   deallocating: 'VM deallocating',
   deallocated: 'VM deallocated',
 };
-
-function uuidFrom(seed: string): string {
-  const h = digest(seed);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
 
 function osDiskName(vmName: string, vmId: string): string {
   return `${vmName}_OsDisk_1_${digest(`disk:${keyOf(vmId)}`).slice(0, 32)}`;
@@ -153,7 +149,8 @@ function prepareVm(ctx: PutContext): { properties: Json; extra: Json; internal: 
       },
     },
   };
-  internal.vmId ??= uuidFrom(`vm:${keyOf(ctx.id)}`);
+  // Unique per creation, as in Azure: a VM deleted and made again under the same name is another machine.
+  internal.vmId ??= randomUUID();
   internal.timeCreated ??= new Date().toISOString();
   return { properties: props, extra: ctx.extra, internal };
 }
@@ -200,8 +197,10 @@ function powerAction(from: string[], during: string, to: string, verb: string): 
       }
       vm.internal.powerState = during;
     },
-    complete(_store, vm) {
+    complete(_store, vm, atMs) {
       vm.internal.powerState = to;
+      // The machine behind the VM boots again from here (see src/emulator/hosts).
+      if (to === 'running') vm.internal.runningSinceMs = atMs;
     },
   };
 }
@@ -251,8 +250,13 @@ const vmKind: ResourceKind = {
   onAccepted(_store, vm, created) {
     if (created) vm.internal.powerState = 'starting';
   },
-  onSucceeded(store, vm, created) {
-    if (created) vm.internal.powerState = 'running';
+  onSucceeded(store, vm, created, atMs) {
+    if (created) {
+      vm.internal.powerState = 'running';
+      // The operation's end, not the moment the engine noticed it: the machine's timeline starts here.
+      vm.internal.succeededMs = atMs;
+      vm.internal.runningSinceMs = atMs;
+    }
     createOsDisk(store, vm);
   },
   onDeleted(store, vm) {

@@ -15,10 +15,12 @@ import type { AdminTarget } from './admin';
 import { ArmEngine } from './arm';
 import type { EngineConfig } from './arm';
 import type { ArmResponse } from './errors';
+import { HOSTS_WORLD_STATE_FILE, HostWorld } from '../hosts';
 import { FaultInjector, faultResponse } from './faults';
 import { ArmStore } from './state';
 import { tlsMaterial } from './tls';
 import type { ArmEmulator, ArmEmulatorInfo, ArmEmulatorOptions, EmulatorCounts } from './types';
+import type { WorldResponse } from '../hosts/types';
 
 /** The public types of the emulator. */
 export type {
@@ -88,6 +90,15 @@ function send(
   res.end(payload);
 }
 
+function sendWorld(res: ServerResponse, r: WorldResponse): void {
+  const payload = JSON.stringify(r.body ?? null);
+  res.writeHead(r.status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(payload)),
+  });
+  res.end(payload);
+}
+
 function listen(server: https.Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -117,6 +128,21 @@ export async function startArmEmulator(opts: ArmEmulatorOptions = {}): Promise<A
   const engine = new ArmEngine(store, config);
   const faults = new FaultInjector();
   faults.set(opts.faults ?? []);
+  const hosts = new HostWorld({
+    store,
+    settle: () => {
+      const now = Date.now();
+      const due = [...store.operations.values()].some((op) => op.status === 'InProgress' && op.endMs <= now);
+      if (!due) return;
+      engine.settle(now);
+      store.save();
+    },
+    stateFile:
+      store.file === undefined ? undefined : path.join(path.dirname(store.file), HOSTS_WORLD_STATE_FILE),
+    timings: opts.hosts?.timings,
+    faults: opts.hosts?.faults,
+    cluster: opts.hosts?.cluster,
+  });
 
   const counts = (): EmulatorCounts => {
     engine.settle();
@@ -144,6 +170,7 @@ export async function startArmEmulator(opts: ArmEmulatorOptions = {}): Promise<A
       store.clear();
       faults.set([]);
       store.save();
+      hosts.reset();
     },
   };
 
@@ -158,6 +185,16 @@ export async function startArmEmulator(opts: ArmEmulatorOptions = {}): Promise<A
     const url = new URL(req.url ?? '/', base);
     const clientRequestId = req.headers['x-ms-client-request-id'];
     const requestId = typeof clientRequestId === 'string' ? clientRequestId : undefined;
+    if (url.pathname === '/world' || url.pathname.startsWith('/world/')) {
+      const route = url.pathname.slice('/world'.length);
+      sendWorld(res, await hosts.handleWorld(method, route, url.searchParams, await readBody(req)));
+      return;
+    }
+    if (url.pathname === '/admin/hosts' || url.pathname.startsWith('/admin/hosts/')) {
+      const route = url.pathname.slice('/admin/hosts'.length);
+      sendWorld(res, hosts.handleAdmin(method, route, url.searchParams, await readBody(req)));
+      return;
+    }
     if (url.pathname === '/admin' || url.pathname.startsWith('/admin/')) {
       send(res, method, handleAdmin(admin, method, url, await readBody(req)), requestId);
       return;
@@ -181,6 +218,8 @@ export async function startArmEmulator(opts: ArmEmulatorOptions = {}): Promise<A
       response = engine.handle({ method, url, headers: req.headers, body, base }, classified);
     }
     store.save();
+    // The machines follow their VMs at once: a deleted VM's SSH server stops now, not at the next question.
+    hosts.sync();
     if (hit.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, hit.latencyMs));
     if (hit.fault?.kind === 'drop-after') {
       req.socket.destroy();
@@ -225,12 +264,16 @@ export async function startArmEmulator(opts: ArmEmulatorOptions = {}): Promise<A
     setFaults: (rules) => admin.setFaults(rules),
     setLro: (lro) => admin.setLro(lro),
     removeResource: (id) => admin.removeResource(id),
+    hosts: hosts.handle(),
     reset: () => admin.reset(),
     close: () => {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }).then(() => store.save());
+      closing ??= Promise.all([
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+        hosts.close(),
+      ]).then(() => store.save());
       return closing;
     },
   };

@@ -1,12 +1,14 @@
 /**
  * The ARM emulator as a standalone process:
- * `node dist/src/emulator/arm/main.js --state-dir DIR [--port N] [--lro-ms N] [--host H]`.
+ * `node dist/src/emulator/arm/main.js --state-dir DIR [--port N] [--lro-ms N] [--host H] [--host-timings JSON]`.
  * It writes DIR/arm-emulator.json ({ endpoint, adminUrl, caFile, pid }) once it listens, keeps its
- * certificate and resources in DIR so a restart keeps both (and, without --port, the previous port when
- * free), and exits cleanly on SIGTERM or SIGINT.
+ * certificate, resources and host world in DIR so a restart keeps them (and, without --port, the previous
+ * port when free), and exits cleanly on SIGTERM or SIGINT.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { validateTimings } from '../hosts/faults';
+import type { HostTimings } from '../hosts/types';
 import type { ArmEmulator, ArmEmulatorInfo } from './index';
 import {
   ARM_EMULATOR_CA_FILE,
@@ -23,9 +25,12 @@ export interface StandaloneArgs {
   host?: string;
   port?: number;
   lroMs?: number;
+  /** Host world timings merged over the persisted (or default) ones. */
+  hostTimings?: Partial<HostTimings>;
 }
 
-const USAGE = 'usage: main.js --state-dir DIR [--port N] [--lro-ms N] [--host H]';
+const USAGE =
+  'usage: main.js --state-dir DIR [--port N] [--lro-ms N] [--host H] [--host-timings \'{"bootMs":2000,...}\']';
 
 function integer(flag: string, value: string | undefined, max: number): number {
   const n = Number(value);
@@ -55,6 +60,15 @@ export function parseStandaloneArgs(argv: string[]): StandaloneArgs {
       case '--host':
         if (value === undefined) throw new Error(`--host needs an address; ${USAGE}`);
         args.host = value;
+        break;
+      case '--host-timings':
+        try {
+          args.hostTimings = validateTimings(JSON.parse(value ?? '') as unknown);
+        } catch (err) {
+          throw new Error(
+            `--host-timings needs a JSON object of timings: ${(err as Error).message}; ${USAGE}`
+          );
+        }
         break;
       default:
         throw new Error(`unknown argument ${String(flag)}; ${USAGE}`);
@@ -86,6 +100,7 @@ export async function startStandalone(
     stateFile,
     tlsFiles: { cert: caFile, key: path.join(args.stateDir, ARM_EMULATOR_KEY_FILE) },
     lro: args.lroMs === undefined ? undefined : { defaultMs: args.lroMs },
+    hosts: args.hostTimings === undefined ? undefined : { timings: args.hostTimings },
   };
   let emulator: ArmEmulator;
   const wanted = args.port ?? (await previousPort(stateFile));

@@ -87,8 +87,8 @@ export interface RenderOptions {
 export interface ActionSpec {
   /** Checks preconditions and applies the transitional state; throws ArmError to refuse. */
   begin(store: ArmStore, resource: StoredResource): void;
-  /** Applies the final state. */
-  complete(store: ArmStore, resource: StoredResource): void;
+  /** Applies the final state; `atMs` is when the operation ended. */
+  complete(store: ArmStore, resource: StoredResource, atMs: number): void;
 }
 
 /** A child resource type kept inline in the parent (subnets of a VNet, rules of an NSG). */
@@ -117,8 +117,8 @@ export interface ResourceKind {
   prepare(ctx: PutContext): Prepared;
   /** Runs when a PUT is accepted, after the resource is stored. */
   onAccepted?(store: ArmStore, resource: StoredResource, created: boolean): void;
-  /** Runs when a create or update operation completes. */
-  onSucceeded?(store: ArmStore, resource: StoredResource, created: boolean): void;
+  /** Runs when a create or update operation completes; `atMs` is when it ended. */
+  onSucceeded?(store: ArmStore, resource: StoredResource, created: boolean, atMs: number): void;
   /** Throws when the resource may not be deleted now. */
   checkDelete?(store: ArmStore, resource: StoredResource): void;
   /** Runs when a delete completes, before the resource is removed (cascades). */

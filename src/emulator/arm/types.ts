@@ -1,4 +1,5 @@
 /** Public types of the local Azure Resource Manager emulator. */
+import type { ClusterPart, HostTimings, HostWorldHandle, ToolFaultRule, WorldServices } from '../hosts/types';
 
 /** How long-running operations take: a default and per ARM resource type, in milliseconds. */
 export interface LroTimings {
@@ -28,6 +29,16 @@ export interface ArmEmulatorOptions {
   pollRetryAfterSeconds?: number;
   /** Faults to inject from the start. */
   faults?: FaultRule[];
+  /**
+   * The host world behind the VMs (see src/emulator/hosts/README.md): timings merged over the defaults
+   * (and over the persisted ones), tool fault rules armed from the start, and the cluster part's factory
+   * (default `createClusterPart`; tests may pass another).
+   */
+  hosts?: {
+    timings?: Partial<HostTimings>;
+    faults?: ToolFaultRule[];
+    cluster?: (services: WorldServices) => ClusterPart;
+  };
 }
 
 /** The kinds of fault the emulator can inject. */
@@ -119,8 +130,10 @@ export interface ArmEmulator {
   setLro(lro: ArmEmulatorOptions['lro']): void;
   /** Test helper: delete a resource behind the client's back (no counting). */
   removeResource(id: string): boolean;
-  /** Forgets every resource, operation, count and fault (LRO timings are kept). */
+  /** The machines, tunnels and cluster behind the VMs. */
+  hosts: HostWorldHandle;
+  /** Forgets every resource, operation, count and fault, and the host world (LRO and host timings are kept). */
   reset(): void;
-  /** Stops listening, drops open connections and writes the state file. */
+  /** Stops listening, drops open connections, stops the machines' SSH servers and writes the state files. */
   close(): Promise<void>;
 }
