@@ -529,6 +529,18 @@ async function worker(args: string[]): Promise<number> {
 
 /** Duration of each long-running operation of the demo's ARM emulator, milliseconds. */
 const DEMO_LRO_MS = 1500;
+/** How long the demo's emulated machines and cluster take: visible, yet far shorter than Azure. */
+const DEMO_HOST_TIMINGS = {
+  bootMs: 1000,
+  wireguardStartMs: 500,
+  cloudInitMs: 1500,
+  k0sApplyMs: 4000,
+  nodeReadyMs: 1000,
+  helmInstallMs: 1500,
+  managementReadyMs: 2000,
+  webhookReadyMs: 1000,
+  clusterDeploymentReadyMs: 4000,
+};
 
 async function demo(args: string[]): Promise<number> {
   const v = parse(args, {});
@@ -537,8 +549,8 @@ async function demo(args: string[]): Promise<number> {
   await fs.mkdir(stateDir, { recursive: true });
   const configFile = path.join(PACKAGE_ROOT, 'config', 'examples', 'demo.yaml');
   const server = connectionSettings().embedded ? await ensureDevServer({ stateDir }) : undefined;
-  // Long-running ARM operations take a visible while, as Azure's do (much shorter, though).
-  await ensureArmEmulator(stateDir, { lroMs: DEMO_LRO_MS });
+  // Long-running operations and installs take a visible while, as Azure's do (much shorter, though).
+  await ensureArmEmulator(stateDir, { lroMs: DEMO_LRO_MS, hostTimings: DEMO_HOST_TIMINGS });
   const pidFile = path.join(stateDir, 'worker.pid');
   const oldPid = Number((await fs.readFile(pidFile, 'utf8').catch(() => '')).trim());
   const alive =

@@ -12,6 +12,7 @@ import { namesFor } from '../config/naming';
 import type { DeploymentNames, HostPlan } from '../config/types';
 import type { PhaseContext, VmState } from '../workflows/messages';
 import { FailureTypes } from '../workflows/messages';
+import { forgetHostKey } from '../hosts/ssh';
 import { isoSecond } from '../workflows/state';
 import type { Phase, PhaseFactory } from './phase';
 import { event, verdict } from './phase';
@@ -131,6 +132,8 @@ export const createVmsPhase: PhaseFactory = (deps): Phase => ({
       if (done[host.name]) return;
       const spec = specs[index] as VmSpec;
       done[host.name] = await createHost(deps, ctx, scope, names, spec);
+      // A VM made (or made again) here has a host key nobody has seen yet.
+      await forgetHostKey(path.join(ctx.workDir, names.knownHostsFile), host.wireguardIp);
       beat({ vms: { ...done } });
     });
     const checked = isoSecond(Date.now());
@@ -159,6 +162,8 @@ export const createVmsPhase: PhaseFactory = (deps): Phase => ({
       deleted.push(host);
       beat({ deleted: [...deleted] });
     });
+    for (const host of names.hosts)
+      await forgetHostKey(path.join(ctx.workDir, names.knownHostsFile), host.wireguardIp);
     const forgotten = new Set([...hosts, ...Object.keys(ctx.facts.vm_states)]);
     return {
       patch: { vm_states: Object.fromEntries([...forgotten].map((h) => [h, null])) },

@@ -4,7 +4,9 @@ import { ArmAdapter } from '../azure/adapter';
 import type { ClientOptions } from '../azure/clients';
 import { armClientsFor } from '../azure/clients';
 import type { AzureTarget } from '../azure/target';
-import { LocalWorld } from '../emulator/local-world';
+import { RunLedger } from '../emulator/run-ledger';
+import type { HostAccess } from '../hosts/access';
+import { accessFor } from '../hosts/access';
 import type { PhaseName } from '../workflows/phases';
 import { PHASE_NAMES, activityNames } from '../workflows/phases';
 import type { CheckResult, PhaseContext, PhaseResult } from '../workflows/messages';
@@ -46,11 +48,12 @@ export interface AzureDepsOptions {
   clients?: ClientOptions;
 }
 
-/** Default dependencies: the local world under each deployment folder, one ARM adapter per target. */
+/** Default dependencies: the run ledger of each deployment folder, one ARM adapter and one host access per target. */
 export function defaultDeps(azure: AzureDepsOptions = {}): PhaseDeps {
   const adapters = new Map<string, ArmAdapter>();
+  const accesses = new Map<string, HostAccess>();
   return {
-    world: (workDir) => new LocalWorld(workDir),
+    ledger: (workDir) => new RunLedger(workDir),
     azure: (target: AzureTarget) => {
       const key = JSON.stringify(target);
       let adapter = adapters.get(key);
@@ -60,22 +63,31 @@ export function defaultDeps(azure: AzureDepsOptions = {}): PhaseDeps {
       }
       return adapter;
     },
+    hosts: (target: AzureTarget) => {
+      const key = JSON.stringify(target);
+      let access = accesses.get(key);
+      if (!access) {
+        access = accessFor(target);
+        accesses.set(key, access);
+      }
+      return access;
+    },
   };
 }
 
-/** Wraps a phase's verbs: faults armed in the world, the run ledger, one error wrapping with context. */
+/** Wraps a phase's verbs: faults armed in the run ledger, its counts, one error wrapping with context. */
 function instrument(name: PhaseName, phase: Phase, deps: PhaseDeps) {
   const names = activityNames(name);
   const run =
     <R>(verb: 'check' | 'apply' | 'rollback', fn: PhaseActivity<R>): PhaseActivity<R> =>
     async (ctx) => {
-      const world = deps.world(ctx.workDir);
-      if (verb === 'apply') await world.count(name, 'applyStarted');
+      const ledger = deps.ledger(ctx.workDir);
+      if (verb === 'apply') await ledger.count(name, 'applyStarted');
       try {
-        await world.maybeFail(`${name}.${verb}`);
+        await ledger.maybeFail(`${name}.${verb}`);
         const result = await fn(ctx);
-        if (verb === 'apply') await world.count(name, 'applyCompleted');
-        if (verb === 'rollback') await world.count(name, 'rollbackCompleted');
+        if (verb === 'apply') await ledger.count(name, 'applyCompleted');
+        if (verb === 'rollback') await ledger.count(name, 'rollbackCompleted');
         return result;
       } catch (err) {
         if (err instanceof Error && err.name === 'CancelledFailure') throw err;

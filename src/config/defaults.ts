@@ -85,8 +85,9 @@ export const DEFAULT_CONFIG: K0rdentConfig = deepFreeze<K0rdentConfig>({
     parallel_vms: 5,
     write_private_keys_to_state: false,
     cloud: 'azure',
-    world: 'local',
-    local_step_ms: 500,
+    wireguard_up_command: 'wg-quick up {config}',
+    wireguard_down_command: 'wg-quick down {config}',
+    wg_command: 'wg',
   },
 });
 

@@ -89,6 +89,7 @@ export function namesFor(deploymentId: string, config: K0rdentConfig): Deploymen
     nsg: `${id}-nsg`,
     sshKeyResource: `${id}-admin`,
     sshPrivateKeyPath: `azure-resources/${id}-ssh-key`,
+    knownHostsFile: `azure-resources/${id}-known_hosts`,
     sshPublicKeyPath: `azure-resources/${id}-ssh-key.pub`,
     wireguardDir: 'wireguard',
     cloudInitDir: 'cloud-init-yaml',

@@ -24,7 +24,7 @@ const PRESETS: Record<OrchestratorConfig['activity_preset'], (config: K0rdentCon
   // Short everything, for tests and the local world: failures surface in seconds.
   quick: () => ({
     startToCloseSeconds: { local: 120, cloud: 120, vms: 120, host: 120, cluster: 120 },
-    heartbeatSeconds: 3,
+    heartbeatSeconds: 10,
     maxAttempts: 3,
     initialRetrySeconds: 0.2,
     maxRetrySeconds: 1,

@@ -26,10 +26,12 @@ export interface OrchestratorConfig {
   write_private_keys_to_state: boolean;
   /** Where the Azure phases go: the local ARM emulator or Azure itself (`--cloud` overrides). */
   cloud: 'emulator' | 'azure';
-  /** The world phases act on. `local` records work under the deployment folder. */
-  world: 'local';
-  /** Duration of one unit of simulated work in the local world, milliseconds. */
-  local_step_ms: number;
+  /** Brings the laptop's tunnel up; `{config}` is the config file's absolute path, `{interface}` its name. */
+  wireguard_up_command: string;
+  /** Takes the tunnel down (same placeholders). */
+  wireguard_down_command: string;
+  /** The `wg` command used to read the tunnel's state, e.g. `sudo wg` where reading needs root. */
+  wg_command: string;
 }
 
 /** The whole configuration, defaults applied. */
@@ -118,6 +120,8 @@ export interface DeploymentNames {
   /** Relative to the deployment folder, as the Bash tool writes them. */
   sshPrivateKeyPath: string;
   sshPublicKeyPath: string;
+  /** Host keys of the VMs, recorded on first contact. */
+  knownHostsFile: string;
   wireguardDir: string;
   cloudInitDir: string;
   laptopWireguardConfig: string;

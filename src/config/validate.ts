@@ -87,6 +87,7 @@ const name: TextLeaf = { kind: 'text', nonEmpty: true };
 const int = (min: number, max?: number): IntLeaf =>
   max === undefined ? { kind: 'int', min } : { kind: 'int', min, max };
 const seconds = int(1);
+const command: TextLeaf = { kind: 'text', nonEmpty: true };
 const bool: BoolLeaf = { kind: 'bool' };
 const cidr: CidrLeaf = { kind: 'cidr' };
 const zones: ZonesLeaf = { kind: 'zones' };
@@ -221,8 +222,9 @@ const SCHEMA: SchemaOf<K0rdentConfig> = {
       parallel_vms: int(1, 50),
       write_private_keys_to_state: bool,
       cloud: { kind: 'choice', values: ['emulator', 'azure'] },
-      world: { kind: 'choice', values: ['local'] },
-      local_step_ms: int(0),
+      wireguard_up_command: command,
+      wireguard_down_command: command,
+      wg_command: command,
     },
   },
 };

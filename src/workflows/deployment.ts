@@ -7,6 +7,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -237,6 +238,37 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     await project();
   };
 
+  /**
+   * Makes sure the completed phases `phase` needs still hold (the tunnel is up) and runs a drifted one
+   * again alone; false when that failed (recorded against `phase`) or was interrupted.
+   */
+  const ensureRequired = async (phase: PhaseName): Promise<boolean> => {
+    for (const required of (phaseDef(phase).requires ?? []) as PhaseName[]) {
+      if (state.phases[required].status !== 'completed') continue;
+      const names = activityNames(required);
+      try {
+        const verdict = await cancellable(() => call<CheckResult>(checks, names.check, required));
+        if (verdict.upToDate) continue;
+        addEvent(state, {
+          timestamp: now(),
+          action: 'phase_restored',
+          message: `Phase ${required}, needed by ${phase}, drifted (${verdict.reason ?? 'check found drift'}); running it again`,
+          phase: required,
+        });
+        await project();
+        record(
+          required,
+          await cancellable(() => call<PhaseResult>(proxies[phaseDef(required).kind], names.apply, required))
+        );
+      } catch (err) {
+        if (isCancellation(err)) return false;
+        await fail(phase, err, `restoring ${required} for`);
+        return false;
+      }
+    }
+    return true;
+  };
+
   /** One step of the forward loop for `phase`; returns after the phase settled or was interrupted. */
   const runPhase = async (phase: PhaseName) => {
     const def = phaseDef(phase);
@@ -263,6 +295,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       return;
     }
     if (rec.status === 'skipped') setPhaseStatus(state, phase, 'pending', now());
+    if (patched('required-phases-rechecked') && !(await ensureRequired(phase))) return;
     const names = activityNames(phase);
     if (state.phases[phase].status === 'completed') {
       let verdict: CheckResult;

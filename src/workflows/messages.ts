@@ -48,6 +48,8 @@ export const FailureTypes = {
   Foreign: 'ForeignResource',
   Injected: 'InjectedFault',
   CommandFailed: 'CommandFailed',
+  ToolMissing: 'ToolMissing',
+  HostKeyMismatch: 'HostKeyMismatch',
 } as const;
 
 /** Failure types that retrying cannot fix. */
@@ -57,6 +59,8 @@ export const NON_RETRYABLE_FAILURES: string[] = [
   FailureTypes.Auth,
   FailureTypes.Quota,
   FailureTypes.Foreign,
+  FailureTypes.ToolMissing,
+  FailureTypes.HostKeyMismatch,
 ];
 
 /** Status of one phase. */

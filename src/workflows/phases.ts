@@ -20,6 +20,11 @@ export interface PhaseDef {
   readonly kind: PhaseKind;
   /** A phase whose apply fans out over the VMs, bounded by `orchestrator.parallel_vms`. */
   readonly parallelOverVms?: boolean;
+  /**
+   * Completed phases whose effect this phase needs right now (the tunnel, for everything that talks to
+   * the VMs or the cluster): checked just before it runs, and run again alone when they drifted.
+   */
+  readonly requires?: readonly string[];
 }
 
 /** The eleven phases in execution order. */
@@ -40,14 +45,27 @@ export const PHASES = [
   },
   { name: 'setup_vpn', title: 'WireGuard VPN setup', statusLabel: 'Setup VPN', kind: 'local' },
   { name: 'connect_vpn', title: 'WireGuard VPN connection', statusLabel: 'Connect VPN', kind: 'host' },
-  { name: 'install_k0s', title: 'k0s installation', statusLabel: 'Install k0s', kind: 'cluster' },
-  { name: 'install_k0rdent', title: 'k0rdent installation', statusLabel: 'Install k0rdent', kind: 'cluster' },
+  {
+    name: 'install_k0s',
+    title: 'k0s installation',
+    statusLabel: 'Install k0s',
+    kind: 'cluster',
+    requires: ['connect_vpn'],
+  },
+  {
+    name: 'install_k0rdent',
+    title: 'k0rdent installation',
+    statusLabel: 'Install k0rdent',
+    kind: 'cluster',
+    requires: ['connect_vpn'],
+  },
   {
     name: 'setup_azure_children',
     title: 'Azure child cluster setup',
     statusLabel: 'Setup Azure children',
     component: 'azure_children',
     kind: 'cluster',
+    requires: ['connect_vpn'],
   },
   {
     name: 'install_azure_csi',
@@ -55,6 +73,7 @@ export const PHASES = [
     statusLabel: 'Install Azure CSI',
     component: 'kof',
     kind: 'cluster',
+    requires: ['connect_vpn'],
   },
   {
     name: 'install_kof_mothership',
@@ -62,6 +81,7 @@ export const PHASES = [
     statusLabel: 'Install KOF mothership',
     component: 'kof',
     kind: 'cluster',
+    requires: ['connect_vpn'],
   },
   {
     name: 'install_kof_regional',
@@ -69,6 +89,7 @@ export const PHASES = [
     statusLabel: 'Install KOF regional',
     component: 'kof',
     kind: 'cluster',
+    requires: ['connect_vpn'],
   },
 ] as const satisfies readonly PhaseDef[];
 

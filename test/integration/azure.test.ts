@@ -89,7 +89,7 @@ describe('Azure phases against the local ARM emulator', function () {
       try {
         await waitFor(d.handle, completed, 120_000);
         assert.deepEqual(await countByType(d.id), BASH_TOOL_RESOURCES);
-        const ledger = (await d.world.read()).ledger;
+        const ledger = (await d.ledger.read()).ledger;
         assert.equal(ledger.create_vms?.applyStarted, 2);
         assert.equal(ledger.create_vms?.applyCompleted, 1);
       } finally {

@@ -47,6 +47,7 @@ describe('deployment workflow on a real dev server', function () {
     const w = await inProcessWorker(d.taskQueue);
     try {
       const state = await waitFor(d.handle, completed);
+      await maybeRecordHistory(d.handle, 'full-deployment');
       for (const name of PHASE_NAMES) assert.equal(state.phases[name].status, 'completed', name);
       const file = await stateFile(d.workDir);
       const phases = file.phases as Record<string, { status: string; updated_at: string }>;
@@ -56,8 +57,18 @@ describe('deployment workflow on a real dev server', function () {
       }
       assert.equal(file.status, 'completed');
       assert.equal(file.deployment_id, d.id);
-      const ledger = (await d.world.read()).ledger;
+      const ledger = (await d.ledger.read()).ledger;
       for (const name of PHASE_NAMES) assert.equal(ledger[name]?.applyCompleted, 1, name);
+      const applied = (await startServer()).arm.hosts.counts().applied;
+      for (const key of [
+        `k0s:${d.id}`,
+        `helm:${d.id}:kcm-system/kcm`,
+        `helm:${d.id}:istio-system/kof-istio`,
+        `helm:${d.id}:kof/kof-operators`,
+        `helm:${d.id}:kof/kof-mothership`,
+        `sp:${d.id}-cluster-deployment-sp`,
+      ])
+        assert.equal(applied[key], 1, `${key} applied once`);
       const regional = path.join(
         d.workDir,
         'state',
@@ -70,14 +81,13 @@ describe('deployment workflow on a real dev server', function () {
         assert.ok(!history.includes(key), 'private key in history');
         assert.ok(!stateText.includes(key), 'private key in state file');
       }
-      await maybeRecordHistory(d.handle, 'full-deployment');
     } finally {
       await w.stop();
     }
   });
 
   it('resumes after the worker is SIGKILLed mid-phase without re-applying completed phases', async () => {
-    const d = await startDeployment(await prepareDeployment({ stepMs: 150 }));
+    const d = await startDeployment(await prepareDeployment());
     const first = await childWorker(d.taskQueue, d.workDir);
     await waitFor(d.handle, (s) => s.phases.install_k0s.status === 'in_progress');
     await new Promise((r) => setTimeout(r, 300));
@@ -85,7 +95,8 @@ describe('deployment workflow on a real dev server', function () {
     const second = await childWorker(d.taskQueue, d.workDir);
     try {
       await waitFor(d.handle, completed, 120_000);
-      const ledger = (await d.world.read()).ledger;
+      const ledger = (await d.ledger.read()).ledger;
+      assert.equal((await startServer()).arm.hosts.counts().applied[`k0s:${d.id}`], 1, 'k0s installed once');
       for (const name of PHASE_NAMES.slice(0, 7)) {
         assert.equal(ledger[name]?.applyCompleted, 1, `${name} applied once`);
         assert.equal(ledger[name]?.applyStarted, name === 'install_k0s' ? 2 : 1, `${name} started`);
@@ -96,8 +107,51 @@ describe('deployment workflow on a real dev server', function () {
     }
   });
 
+  it('resumes after the worker is SIGKILLed during install_k0rdent, installing the chart once', async () => {
+    const d = await startDeployment(await prepareDeployment());
+    const first = await childWorker(d.taskQueue, d.workDir);
+    await waitFor(d.handle, (s) => s.phases.install_k0rdent.status === 'in_progress');
+    await new Promise((r) => setTimeout(r, 400));
+    first.kill('SIGKILL');
+    const second = await childWorker(d.taskQueue, d.workDir);
+    try {
+      await waitFor(d.handle, completed, 120_000);
+      const applied = (await startServer()).arm.hosts.counts().applied;
+      assert.equal(applied[`k0s:${d.id}`], 1, 'k0s installed once');
+      assert.equal(applied[`helm:${d.id}:kcm-system/kcm`], 1, 'kcm installed once');
+    } finally {
+      second.kill('SIGTERM');
+    }
+  });
+
+  it('reconnects a dropped tunnel before the next phase that needs it', async () => {
+    const s = await startServer();
+    const d = await startDeployment(await prepareDeployment());
+    const w = await inProcessWorker(d.taskQueue);
+    try {
+      await waitFor(d.handle, completed);
+      await d.handle.executeUpdate(rollbackUpdate, { args: [{ toPhase: 'install_k0rdent' }] });
+      await waitFor(d.handle, (st) => st.status === 'paused');
+      assert.ok(s.arm.hosts.dropTunnel(`wgk0${d.id.slice(8)}`), 'tunnel was up');
+      await d.handle.signal(resumeSignal);
+      const done = await waitFor(
+        d.handle,
+        (st) => st.status === 'completed' && st.phases.install_k0rdent.runs === 2
+      );
+      assert.ok(
+        done.events.some((e) => e.action === 'phase_restored' && e.phase === 'connect_vpn'),
+        'connect_vpn ran again'
+      );
+      const ledger = (await d.ledger.read()).ledger;
+      assert.equal(ledger.connect_vpn?.applyCompleted, 2);
+      assert.equal(ledger.install_k0s?.applyCompleted, 1, 'k0s not redone');
+    } finally {
+      await w.stop();
+    }
+  });
+
   it('rolls back to a middle phase while a later one runs, rests there, then resumes to completion', async () => {
-    const d = await startDeployment(await prepareDeployment({ stepMs: 600 }));
+    const d = await startDeployment(await prepareDeployment());
     const w = await inProcessWorker(d.taskQueue);
     try {
       await waitFor(d.handle, (s) => s.phases.install_k0rdent.status === 'in_progress');
@@ -109,8 +163,12 @@ describe('deployment workflow on a real dev server', function () {
       for (const name of ['prepare_deployment', 'setup_network', 'create_vms'] as const) {
         assert.equal(paused.phases[name].status, 'completed', name);
       }
-      const world = await d.world.read();
-      assert.equal(Object.values(world.resources).filter((r) => r.kind === 'k0sCluster').length, 0);
+      const world = await d.ledger.read();
+      const hosts = (await startServer()).arm.hosts.state();
+      assert.ok(
+        !JSON.stringify(hosts.tunnels).includes(`wgk0${d.id.slice(8)}`),
+        'tunnel of the deployment is down'
+      );
       assert.ok(
         !existsSync(path.join(d.workDir, 'wireguard', `wgk0${d.id.slice(8)}.conf`)),
         'laptop config removed'
@@ -136,7 +194,7 @@ describe('deployment workflow on a real dev server', function () {
   });
 
   it('refuses a rollback to an unknown phase or to one that has not run', async () => {
-    const d = await startDeployment(await prepareDeployment({ stepMs: 200 }));
+    const d = await startDeployment(await prepareDeployment());
     const w = await inProcessWorker(d.taskQueue);
     try {
       await waitFor(d.handle, (s) => s.phases.setup_network.status === 'in_progress');
@@ -166,7 +224,7 @@ describe('deployment workflow on a real dev server', function () {
 
   it('marks a phase failed after its retries, waits, and finishes on resume', async () => {
     const prepared = await prepareDeployment({ maxAttempts: 2 });
-    await prepared.world.injectFault('install_k0rdent.apply', {
+    await prepared.ledger.injectFault('install_k0rdent.apply', {
       remaining: 2,
       message: 'helm: release kcm failed',
     });
@@ -209,7 +267,10 @@ describe('deployment workflow on a real dev server', function () {
       assert.ok(existsSync(path.join(archive, 'deployment-events.yaml')));
       assert.ok(!existsSync(path.join(d.workDir, 'state', 'deployment-state.yaml')), 'state file moved away');
       assert.ok(!existsSync(path.join(d.workDir, '.clusterid')), '.clusterid removed');
-      assert.deepEqual(Object.keys((await d.world.read()).resources), []);
+      const left = (await startServer()).arm
+        .resources()
+        .filter((r) => r.resourceGroup.toLowerCase() === `${d.id}-resgrp`);
+      assert.deepEqual(left, [], 'no Azure resource of the deployment left');
       assert.equal((await d.handle.describe()).status.name, 'COMPLETED');
     } finally {
       await w.stop();
@@ -235,7 +296,7 @@ describe('deployment workflow on a real dev server', function () {
       assert.ok(s.arm.removeResource(vm.id));
       await d.handle.signal(resumeSignal);
       await waitFor(d.handle, (s) => s.status === 'completed' && s.phases.create_vms.runs === 2);
-      const ledger = (await d.world.read()).ledger;
+      const ledger = (await d.ledger.read()).ledger;
       assert.equal(ledger.setup_network?.applyCompleted, 1);
       assert.equal(ledger.create_vms?.applyCompleted, 2);
       const again = s.arm
@@ -259,7 +320,7 @@ describe('deployment workflow on a real dev server', function () {
   });
 
   it('deploy of a running deployment attaches instead of starting a second one', async () => {
-    const d = await prepareDeployment({ stepMs: 200 });
+    const d = await prepareDeployment();
     const first = await runCli(['deploy', '--config', d.configFile, '--detach'], d.workDir);
     assert.equal(first.code, 0, first.output);
     assert.match(first.output, /started deployment/);
@@ -356,7 +417,7 @@ describe('adopting a state file written by the Bash tool', function () {
     assert.equal(run.code, 0, run.output);
     assert.match(run.output, /adopting/);
 
-    const ledger = (await d.world.read()).ledger;
+    const ledger = (await d.ledger.read()).ledger;
     assert.equal(ledger.prepare_deployment?.applyStarted ?? 0, 0, 'prepare_deployment checked, not redone');
     assert.equal(ledger.setup_network?.applyCompleted, 1);
     const file = (await stateFile(d.workDir)) as Record<string, unknown> & {

@@ -17,7 +17,7 @@ import type { K0rdentConfig } from '../../src/config/types';
 import { emulatorTarget } from '../../src/azure/target';
 import { startArmEmulator } from '../../src/emulator/arm';
 import type { ArmEmulator } from '../../src/emulator/arm';
-import { LocalWorld } from '../../src/emulator/local-world';
+import { RunLedger } from '../../src/emulator/run-ledger';
 import { ensureDevServer, findTemporalBinary } from '../../src/temporal/dev-server';
 import { createWorker } from '../../src/worker';
 import type { deploymentWorkflow } from '../../src/workflows/deployment';
@@ -61,7 +61,11 @@ export async function startServer(): Promise<Server> {
   const started = await ensureDevServer({ stateDir: dir, port, uiPort, startTimeoutMs: 90_000 });
   const client = new Client({ connection: await Connection.connect({ address: started.address }) });
   const connection = await NativeConnection.connect({ address: started.address });
-  const arm = await startArmEmulator({ lro: { defaultMs: 30 } });
+  const arm = await startArmEmulator({
+    lro: { defaultMs: 30 },
+    // Long enough that a worker can be killed in the middle of an install.
+    hosts: { timings: { k0sApplyMs: 1500, helmInstallMs: 600, clusterDeploymentReadyMs: 600 } },
+  });
   const armCaFile = path.join(dir, 'arm-ca.pem');
   await fs.writeFile(armCaFile, arm.caPem);
   server = { address: started.address, pid: started.pid, dir, client, connection, arm, armCaFile };
@@ -100,13 +104,13 @@ export interface TestDeployment {
   config: K0rdentConfig;
   configFile: string;
   input: DeploymentInput;
-  world: LocalWorld;
+  ledger: RunLedger;
   handle: WorkflowHandle<typeof deploymentWorkflow>;
 }
 
 /** A deployment folder with a quick config; not started. */
 export async function prepareDeployment(
-  opts: { kof?: boolean; stepMs?: number; maxAttempts?: number } = {}
+  opts: { kof?: boolean; maxAttempts?: number } = {}
 ): Promise<Omit<TestDeployment, 'handle'>> {
   const s = await startServer();
   const id = `k0rdent-${randomBytes(6).toString('hex').slice(0, 8)}`;
@@ -114,9 +118,15 @@ export async function prepareDeployment(
   const taskQueue = `test-${id}`;
   const config: K0rdentConfig = structuredClone(DEFAULT_CONFIG);
   config.orchestrator.activity_preset = 'quick';
-  config.orchestrator.local_step_ms = opts.stepMs ?? 20;
   config.orchestrator.task_queue = taskQueue;
   config.orchestrator.cloud = 'emulator';
+  // Tunnels of concurrent deployments cannot share addresses, on a laptop as in the emulator.
+  const net = randomBytes(2);
+  config.network.wireguard_network = `10.${net[0] ?? 0}.${net[1] ?? 0}.0/24`;
+  config.timeouts.cloud_init_check_interval = 1;
+  config.timeouts.verification_retry_delay = 1;
+  config.timeouts.k0rdent_install_wait = 60;
+  config.kof.mothership.retry_delay_seconds = 1;
   if (opts.maxAttempts) config.orchestrator.max_attempts = opts.maxAttempts;
   config.kof.enabled = opts.kof === true;
   const configFile = path.join(workDir, 'config', 'k0rdent.yaml');
@@ -133,7 +143,7 @@ export async function prepareDeployment(
     policy: activityPolicy(config),
     cloud: emulatorTarget(s.arm.endpoint, s.armCaFile),
   };
-  return { id, workDir, taskQueue, config, configFile, input, world: new LocalWorld(workDir) };
+  return { id, workDir, taskQueue, config, configFile, input, ledger: new RunLedger(workDir) };
 }
 
 /** Starts the workflow of a prepared deployment. */

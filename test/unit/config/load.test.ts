@@ -133,13 +133,13 @@ describe('config loading', () => {
       assert.equal(shippedDefaultConfigPath(), path.join(root, 'config', 'k0rdent-default.yaml'));
     });
 
-    it('demo.yaml turns KOF on with a 10 s heartbeat, 300 ms steps and the provisioning preset', () => {
+    it('demo.yaml turns KOF on with a 10 s heartbeat and the provisioning preset', () => {
       const { config } = loadConfigFile(path.join(root, 'config/examples/demo.yaml'));
       const expected = defaultConfig();
       expected.metadata.description = config.metadata.description;
       expected.kof.enabled = true;
       expected.orchestrator.heartbeat_seconds = 10;
-      expected.orchestrator.local_step_ms = 300;
+      expected.timeouts.cloud_init_check_interval = 2;
       assert.deepEqual(config, expected);
     });
 
@@ -449,10 +449,10 @@ describe('config loading', () => {
         says: 'must be one of provisioning, quick',
       },
       {
-        name: 'an unknown world',
-        yaml: 'orchestrator:\n  world: azure\n',
+        name: 'a key that no longer exists',
+        yaml: 'orchestrator:\n  world: local\n',
         path: 'orchestrator.world',
-        says: 'must be one of local, got "azure"',
+        says: 'unknown key',
       },
       {
         name: 'parallel_vms 0',
@@ -467,10 +467,10 @@ describe('config loading', () => {
         says: 'must be between 1 and 50, got 51',
       },
       {
-        name: 'a negative local step',
-        yaml: 'orchestrator:\n  local_step_ms: -1\n',
-        path: 'orchestrator.local_step_ms',
-        says: 'must be at least 0',
+        name: 'an empty tunnel command',
+        yaml: "orchestrator:\n  wireguard_up_command: ''\n",
+        path: 'orchestrator.wireguard_up_command',
+        says: 'must not be empty',
       },
       {
         name: 'a zero heartbeat',

@@ -30,6 +30,7 @@ describe('config naming', () => {
         sshKeyResource: 'k0rdent-q7m2xk4p-admin',
         sshPrivateKeyPath: 'azure-resources/k0rdent-q7m2xk4p-ssh-key',
         sshPublicKeyPath: 'azure-resources/k0rdent-q7m2xk4p-ssh-key.pub',
+        knownHostsFile: 'azure-resources/k0rdent-q7m2xk4p-known_hosts',
         wireguardDir: 'wireguard',
         cloudInitDir: 'cloud-init-yaml',
         laptopWireguardConfig: 'wireguard/wgk0q7m2xk4p.conf',
