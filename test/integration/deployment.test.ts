@@ -3,7 +3,9 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { parse, stringify } from 'yaml';
+import { namesFor } from '../../src/config/naming';
 import { generateWireguardKeyPair } from '../../src/hosts/keys';
+import { renderCloudInit } from '../../src/hosts/wireguard-config';
 import { PHASE_NAMES } from '../../src/workflows/phases';
 import {
   resetUpdate,
@@ -151,8 +153,11 @@ describe('deployment workflow on a real dev server', function () {
   });
 
   it('rolls back to a middle phase while a later one runs, rests there, then resumes to completion', async () => {
+    const s = await startServer();
     const d = await startDeployment(await prepareDeployment());
     const w = await inProcessWorker(d.taskQueue);
+    // Every Helm call takes a while, so install_k0rdent is still running when the rollback arrives.
+    s.arm.hosts.setFaults([{ match: { tool: 'helm' }, kind: 'latency', latencyMs: 1500, times: -1 }]);
     try {
       await waitFor(d.handle, (s) => s.phases.install_k0rdent.status === 'in_progress');
       await d.handle.executeUpdate(rollbackUpdate, { args: [{ toPhase: 'setup_vpn' }] });
@@ -189,6 +194,7 @@ describe('deployment workflow on a real dev server', function () {
       assert.equal(done.phases.install_k0rdent.status, 'completed');
       await maybeRecordHistory(d.handle, 'rollback-resume');
     } finally {
+      s.arm.hosts.setFaults([]);
       await w.stop();
     }
   });
@@ -341,13 +347,14 @@ describe('adopting a state file written by the Bash tool', function () {
 
   it('checks the completed phases instead of redoing them and keeps the legacy events first', async () => {
     const d = await prepareDeployment();
+    const base = d.config.network.wireguard_network.replace(/\.0\/24$/, '');
     const peers: Record<
       string,
       { ip: string; role: string; pair: { privateKey: string; publicKey: string } }
     > = {
-      mylaptop: { ip: '192.168.100.1', role: 'hub', pair: generateWireguardKeyPair() },
-      'k0s-controller-1': { ip: '192.168.100.11', role: 'controller', pair: generateWireguardKeyPair() },
-      'k0s-worker-1': { ip: '192.168.100.12', role: 'worker', pair: generateWireguardKeyPair() },
+      mylaptop: { ip: `${base}.1`, role: 'hub', pair: generateWireguardKeyPair() },
+      'k0s-controller-1': { ip: `${base}.11`, role: 'controller', pair: generateWireguardKeyPair() },
+      'k0s-worker-1': { ip: `${base}.12`, role: 'worker', pair: generateWireguardKeyPair() },
     };
     const at = '2025-12-01T08:56:05Z';
     const phases = Object.fromEntries(
@@ -369,7 +376,7 @@ describe('adopting a state file written by the Bash tool', function () {
         resource_group: `${d.id}-resgrp`,
         controller_count: 1,
         worker_count: 1,
-        wireguard_network: '192.168.100.0/24',
+        wireguard_network: d.config.network.wireguard_network,
         wireguard_port: '47213',
       },
       azure_rg_status: 'not_created',
@@ -406,10 +413,18 @@ describe('adopting a state file written by the Bash tool', function () {
       stringify({ deployment_id: d.id, created_at: at, last_updated: at, events: legacyEvents })
     );
     await fs.mkdir(path.join(d.workDir, 'cloud-init-yaml'), { recursive: true });
-    for (const host of ['k0s-controller-1', 'k0s-worker-1']) {
+    // The cloud-init the Bash tool wrote: each VM's WireGuard key and the laptop as its peer.
+    for (const host of namesFor(d.id, d.config).hosts) {
       await fs.writeFile(
-        path.join(d.workDir, 'cloud-init-yaml', `${host}-cloud-init.yaml`),
-        '#cloud-config\n'
+        path.join(d.workDir, 'cloud-init-yaml', `${host.name}-cloud-init.yaml`),
+        renderCloudInit({
+          host,
+          hostPrivateKey: peers[host.name]?.pair.privateKey ?? '',
+          laptopPublicKey: peers.mylaptop?.pair.publicKey ?? '',
+          laptopIp: `${base}.1`,
+          port: 47213,
+          sshUsername: d.config.ssh.username,
+        })
       );
     }
 

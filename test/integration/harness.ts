@@ -124,6 +124,7 @@ export async function prepareDeployment(
   const net = randomBytes(2);
   config.network.wireguard_network = `10.${net[0] ?? 0}.${net[1] ?? 0}.0/24`;
   config.timeouts.cloud_init_check_interval = 1;
+  config.timeouts.cloud_init_timeout = 60;
   config.timeouts.verification_retry_delay = 1;
   config.timeouts.k0rdent_install_wait = 60;
   config.kof.mothership.retry_delay_seconds = 1;
