@@ -70,13 +70,15 @@ export async function readWireguardPrivateKey(dir: string, peer: string): Promis
   return (await fs.readFile(path.join(dir, `${peer}_privkey`), 'utf8')).trim();
 }
 
-function sshString(buf: Buffer): Buffer {
+/** An SSH wire-format string: length, then bytes. */
+export function sshString(buf: Buffer): Buffer {
   const len = Buffer.alloc(4);
   len.writeUInt32BE(buf.length);
   return Buffer.concat([len, buf]);
 }
 
-function sshMpint(b64url: string): Buffer {
+/** An SSH wire-format mpint from base64url big-endian bytes. */
+export function sshMpint(b64url: string): Buffer {
   let bytes = Buffer.from(b64url, 'base64url');
   if (bytes.length > 0 && (bytes[0] as number) & 0x80) bytes = Buffer.concat([Buffer.from([0]), bytes]);
   return sshString(bytes);

@@ -1,17 +1,6 @@
 /** The OpenSSH public key of a private key file, derived as `ssh-keygen -y` would. */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-
-function sshString(buf: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(buf.length);
-  return Buffer.concat([len, buf]);
-}
-
-function sshMpint(b64url: string): Buffer {
-  let bytes = Buffer.from(b64url, 'base64url');
-  if (bytes.length > 0 && (bytes[0] as number) & 0x80) bytes = Buffer.concat([Buffer.from([0]), bytes]);
-  return sshString(bytes);
-}
+import { sshMpint, sshString } from '../../hosts/keys';
 
 /**
  * `ssh-rsa AAAA…` (or `ssh-ed25519`, `ecdsa-sha2-nistp256`) for a PEM or OpenSSH private key; undefined
