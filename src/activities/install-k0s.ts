@@ -23,13 +23,6 @@ import { mapLimit } from './work';
 
 const K0SCTL_LOCK = '/run/lock/k0sctl';
 
-async function exists(file: string): Promise<boolean> {
-  return fs.access(file).then(
-    () => true,
-    () => false
-  );
-}
-
 async function answer(session: SshSession, command: string): Promise<{ code: number; out: string }> {
   const r = await session.exec(command);
   return { code: r.code, out: (r.stdout + r.stderr).trim() };
@@ -124,7 +117,7 @@ export const installK0sPhase: PhaseFactory = (deps): Phase => ({
   async check(ctx) {
     const names = namesFor(ctx.deploymentId, ctx.config);
     const tools = toolbox(deps, ctx);
-    if (!(await exists(tools.file(names.kubeconfig))))
+    if (!(await tools.exists(names.kubeconfig)))
       return verdict([`kubeconfig ./${names.kubeconfig} is missing`]);
     const unready = await unreadyNodes(tools, names);
     if (unready === undefined) return verdict(['the cluster does not answer with the kubeconfig']);

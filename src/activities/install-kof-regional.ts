@@ -74,10 +74,7 @@ export const installKofRegionalPhase: PhaseFactory = (deps): Phase => ({
     const tools = toolbox(deps, ctx);
     const cd = await kubeGet(tools, KIND, clusterName(ctx), NAMESPACE);
     const problems = conditionTrue(cd) ? [] : [`ClusterDeployment ${clusterName(ctx)}: ${conditionText(cd)}`];
-    const saved = await fs.access(tools.file(kubeconfigPath(ctx))).then(
-      () => true,
-      () => false
-    );
+    const saved = await tools.exists(kubeconfigPath(ctx));
     if (!saved) problems.push(`kubeconfig ./${kubeconfigPath(ctx)} is missing`);
     return verdict(problems);
   },

@@ -3,12 +3,11 @@
  * with the deployment's kubeconfig) and SSH sessions to the VMs over the tunnel, all heartbeating,
  * cancelled with the activity, and logged under `logs/`.
  */
-import { appendFile, mkdir } from 'node:fs/promises';
+import { access, appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { namesFor } from '../config/naming';
 import type { HostPlan } from '../config/types';
-import type { HostAccess } from '../hosts/access';
 import type { RunResult } from '../hosts/run-command';
 import { CommandError, commandLine, runCommand, tail } from '../hosts/run-command';
 import type { SshSession } from '../hosts/ssh';
@@ -40,7 +39,8 @@ export interface Toolbox {
   ssh<T>(host: HostPlan, fn: (session: SshSession) => Promise<T>): Promise<T>;
   /** Absolute path of a file in the deployment folder. */
   file(relative: string): string;
-  access: HostAccess;
+  /** Whether a file in the deployment folder exists. */
+  exists(relative: string): Promise<boolean>;
 }
 
 const HEARTBEAT_MS = 1000;
@@ -76,7 +76,7 @@ function failureOf(err: unknown): unknown {
 /** The toolbox of one phase run. */
 export function toolbox(deps: PhaseDeps, ctx: PhaseContext): Toolbox {
   const names = namesFor(ctx.deploymentId, ctx.config);
-  const access = deps.hosts(ctx.cloud);
+  const hostAccess = deps.hosts(ctx.cloud);
   const file = (relative: string) => path.resolve(ctx.workDir, relative);
   const logFile = file(path.join('logs', `${ctx.phase}.log`));
 
@@ -94,7 +94,7 @@ export function toolbox(deps: PhaseDeps, ctx: PhaseContext): Toolbox {
         cmd,
         args,
         cwd: ctx.workDir,
-        env: access.env,
+        env: hostAccess.env,
         stdin: opts.stdin,
         signal: cancelSignal(),
         // 0: no command timeout; the activity's own timeouts bound the command.
@@ -121,7 +121,11 @@ export function toolbox(deps: PhaseDeps, ctx: PhaseContext): Toolbox {
     kubectl: withKubeconfig('kubectl'),
     helm: withKubeconfig('helm'),
     file,
-    access,
+    exists: (relative) =>
+      access(file(relative)).then(
+        () => true,
+        () => false
+      ),
     ssh: async (host, fn) => {
       const ticker = setInterval(keepAlive, HEARTBEAT_MS);
       try {
@@ -136,7 +140,7 @@ export function toolbox(deps: PhaseDeps, ctx: PhaseContext): Toolbox {
           sshOptionsFrom(
             ctx.config.timeouts,
             file(names.knownHostsFile),
-            (address, port) => access.dial(names.wireguardInterface, address, port),
+            (address, port) => hostAccess.dial(names.wireguardInterface, address, port),
             cancelSignal()
           ),
           fn

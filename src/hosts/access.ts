@@ -3,12 +3,11 @@
  * SSH connections. With Azure both are the machine's own; with the local emulator the emulated tools come
  * first on PATH and connections are routed to the emulated machines. Phases never know which.
  */
-import { readFileSync } from 'node:fs';
-import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { AzureTarget } from '../azure/target';
+import { errorMessage, worldCall } from '../emulator/tools/client';
 
 /** The doors to a deployment's hosts. */
 export interface HostAccess {
@@ -54,50 +53,21 @@ function routeError(code: string, message: string): NodeJS.ErrnoException {
 
 /** The hosts of the local emulator behind `target`. */
 export function emulatorAccess(target: AzureTarget): HostAccess {
-  const ca = target.caCertFile ? readFileSync(target.caCertFile, 'utf8') : undefined;
   const env: Record<string, string> = {
     PATH: `${EMULATED_TOOLS_BIN}${path.delimiter}${process.env.PATH ?? ''}`,
     K0RDENT_EMULATOR_URL: target.endpoint,
     K0RDENT_EMULATOR_NODE: process.execPath,
   };
   if (target.caCertFile) env.K0RDENT_EMULATOR_CA = target.caCertFile;
-  const route = (iface: string, address: string, port: number) =>
-    new Promise<{ host: string; port: number }>((resolve, reject) => {
-      const url = new URL('/world/route', target.endpoint);
-      url.search = new URLSearchParams({ interface: iface, address, port: String(port) }).toString();
-      https
-        .get(url, { ca }, (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (text += c));
-          res.on('end', () => {
-            try {
-              const body = JSON.parse(text) as {
-                host?: string;
-                port?: number;
-                error?: { code: string; message: string };
-              };
-              if (res.statusCode === 200 && body.host && body.port)
-                resolve({ host: body.host, port: body.port });
-              else
-                reject(
-                  routeError(
-                    body.error?.code ?? 'Unreachable',
-                    body.error?.message ?? `no route to ${address}:${port}`
-                  )
-                );
-            } catch {
-              reject(routeError('Unreachable', `no route to ${address}:${port}: ${text}`));
-            }
-          });
-        })
-        .on('error', reject);
-    });
   return {
     env,
     dial: async (iface, address, port) => {
-      const to = await route(iface, address, port);
-      return connect(to.host, to.port);
+      const query = new URLSearchParams({ interface: iface, address, port: String(port) });
+      const res = await worldCall(env, 'GET', `/world/route?${query.toString()}`);
+      const body = res.body as { host?: string; port?: number; error?: { code?: string } } | null;
+      if (res.status !== 200 || !body?.host || !body.port)
+        throw routeError(body?.error?.code ?? 'Unreachable', `${address}:${port}: ${errorMessage(res)}`);
+      return connect(body.host, body.port);
     },
   };
 }
