@@ -16,7 +16,7 @@ import { activityPolicy } from '../../src/config/policy';
 import type { K0rdentConfig } from '../../src/config/types';
 import { emulatorTarget } from '../../src/azure/target';
 import { startArmEmulator } from '../../src/emulator/arm';
-import type { ArmEmulator } from '../../src/emulator/arm';
+import type { ArmEmulator, ArmEmulatorOptions } from '../../src/emulator/arm';
 import { RunLedger } from '../../src/emulator/run-ledger';
 import { ensureDevServer, findTemporalBinary } from '../../src/temporal/dev-server';
 import { createWorker } from '../../src/worker';
@@ -41,6 +41,8 @@ async function freePort(): Promise<number> {
 
 interface Server {
   address: string;
+  port: number;
+  uiPort: number;
   pid?: number;
   dir: string;
   client: Client;
@@ -52,8 +54,17 @@ interface Server {
 
 let server: Server | undefined;
 
-/** Starts (once) the dev server the integration tests share. */
-export async function startServer(): Promise<Server> {
+/** The ARM emulator of the integration tests: quick LROs, installs long enough to kill a worker mid-way. */
+export const TEST_EMULATOR: ArmEmulatorOptions = {
+  lro: { defaultMs: 30 },
+  hosts: { timings: { k0sApplyMs: 1500, helmInstallMs: 600, clusterDeploymentReadyMs: 600 } },
+};
+
+/**
+ * Starts (once) the dev server and ARM emulator the tests share; `emulator` applies to the first call
+ * (the suites, chaos and benchmarks each run in their own process).
+ */
+export async function startServer(emulator: ArmEmulatorOptions = TEST_EMULATOR): Promise<Server> {
   if (server) return server;
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'k0rdent-temporal-'));
   const port = await freePort();
@@ -61,15 +72,48 @@ export async function startServer(): Promise<Server> {
   const started = await ensureDevServer({ stateDir: dir, port, uiPort, startTimeoutMs: 90_000 });
   const client = new Client({ connection: await Connection.connect({ address: started.address }) });
   const connection = await NativeConnection.connect({ address: started.address });
-  const arm = await startArmEmulator({
-    lro: { defaultMs: 30 },
-    // Long enough that a worker can be killed in the middle of an install.
-    hosts: { timings: { k0sApplyMs: 1500, helmInstallMs: 600, clusterDeploymentReadyMs: 600 } },
-  });
+  const arm = await startArmEmulator(emulator);
   const armCaFile = path.join(dir, 'arm-ca.pem');
   await fs.writeFile(armCaFile, arm.caPem);
-  server = { address: started.address, pid: started.pid, dir, client, connection, arm, armCaFile };
+  server = {
+    address: started.address,
+    port,
+    uiPort,
+    pid: started.pid,
+    dir,
+    client,
+    connection,
+    arm,
+    armCaFile,
+  };
   return server;
+}
+
+async function stopProcess(pid: number, signal: NodeJS.Signals): Promise<void> {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && isAlive(pid)) await new Promise((r) => setTimeout(r, 100));
+}
+
+/**
+ * Stops the shared dev server (SIGTERM, or SIGKILL when `hard`) and starts it again on the same SQLite
+ * file and port; clients and workers reconnect on their own.
+ */
+export async function restartServer(opts: { hard?: boolean; downMs?: number } = {}): Promise<void> {
+  const s = await startServer();
+  if (s.pid) await stopProcess(s.pid, opts.hard ? 'SIGKILL' : 'SIGTERM');
+  if (opts.downMs) await new Promise((r) => setTimeout(r, opts.downMs));
+  const started = await ensureDevServer({
+    stateDir: s.dir,
+    port: s.port,
+    uiPort: s.uiPort,
+    startTimeoutMs: 90_000,
+  });
+  s.pid = started.pid;
 }
 
 function isAlive(pid: number): boolean {
@@ -87,11 +131,7 @@ export async function stopServer(): Promise<void> {
   await server.connection.close();
   await server.client.connection.close();
   await server.arm.close();
-  if (server.pid) {
-    process.kill(server.pid, 'SIGTERM');
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && isAlive(server.pid)) await new Promise((r) => setTimeout(r, 100));
-  }
+  if (server.pid) await stopProcess(server.pid, 'SIGTERM');
   await fs.rm(server.dir, { recursive: true, force: true });
   server = undefined;
 }
@@ -108,21 +148,31 @@ export interface TestDeployment {
   handle: WorkflowHandle<typeof deploymentWorkflow>;
 }
 
+// Distinct tunnel networks for every deployment of this process, from a random start.
+let nextWireguardNet = randomBytes(2).readUInt16BE(0);
+
 /** A deployment folder with a quick config; not started. */
 export async function prepareDeployment(
-  opts: { kof?: boolean; maxAttempts?: number } = {}
+  opts: {
+    kof?: boolean;
+    maxAttempts?: number;
+    /** Task queue shared with other deployments (default: one of its own). */
+    taskQueue?: string;
+    /** Last changes to the config before it is written. */
+    configure?: (config: K0rdentConfig) => void;
+  } = {}
 ): Promise<Omit<TestDeployment, 'handle'>> {
   const s = await startServer();
   const id = `k0rdent-${randomBytes(6).toString('hex').slice(0, 8)}`;
   const workDir = await fs.mkdtemp(path.join(os.tmpdir(), 'k0rdent-deploy-'));
-  const taskQueue = `test-${id}`;
+  const taskQueue = opts.taskQueue ?? `test-${id}`;
   const config: K0rdentConfig = structuredClone(DEFAULT_CONFIG);
   config.orchestrator.activity_preset = 'quick';
   config.orchestrator.task_queue = taskQueue;
   config.orchestrator.cloud = 'emulator';
   // Tunnels of concurrent deployments cannot share addresses, on a laptop as in the emulator.
-  const net = randomBytes(2);
-  config.network.wireguard_network = `10.${net[0] ?? 0}.${net[1] ?? 0}.0/24`;
+  const net = nextWireguardNet++ % 65536;
+  config.network.wireguard_network = `10.${net >> 8}.${net & 255}.0/24`;
   config.timeouts.cloud_init_check_interval = 1;
   config.timeouts.cloud_init_timeout = 60;
   config.timeouts.verification_retry_delay = 1;
@@ -130,6 +180,7 @@ export async function prepareDeployment(
   config.kof.mothership.retry_delay_seconds = 1;
   if (opts.maxAttempts) config.orchestrator.max_attempts = opts.maxAttempts;
   config.kof.enabled = opts.kof === true;
+  opts.configure?.(config);
   const configFile = path.join(workDir, 'config', 'k0rdent.yaml');
   await fs.mkdir(path.dirname(configFile), { recursive: true });
   await fs.writeFile(configFile, stringify(config));
