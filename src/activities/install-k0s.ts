@@ -188,6 +188,8 @@ export const installK0sPhase: PhaseFactory = (deps): Phase => ({
     const configFile = tools.file(names.k0sctlConfig);
     await fs.mkdir(path.dirname(configFile), { recursive: true });
     await fs.writeFile(configFile, renderK0sctlConfig(names, ctx.config));
+    // An apply cancelled by this very rollback leaves its locks behind, as a killed k0sctl does.
+    const cleared = await clearStaleLocks(ctx, tools, names);
     await tools.run('k0sctl', ['reset', '--config', configFile, '--force', '--disable-telemetry'], {
       timeoutMs: 0,
     });
@@ -198,6 +200,14 @@ export const installK0sPhase: PhaseFactory = (deps): Phase => ({
         artifacts: { k0sctl_config: null, kubeconfig_file: null },
       },
       events: [
+        ...(cleared.length
+          ? [
+              event(
+                'k0sctl_lock_cleared',
+                `Lock of an interrupted k0sctl run cleared on ${cleared.join(', ')}`
+              ),
+            ]
+          : []),
         event('k0s_cluster_uninstalled', `k0s cluster ${ctx.deploymentId} reset`),
         event('k0s_config_reset', 'k0sctl config and kubeconfig removed'),
       ],

@@ -240,9 +240,11 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
 
   /**
    * Makes sure the completed phases `phase` needs still hold (the tunnel is up) and runs a drifted one
-   * again alone; false when that failed (recorded against `phase`) or was interrupted.
+   * again alone: `held` when none drifted, `restored` when one ran again, `stopped` when that failed
+   * (recorded against `phase`) or was interrupted.
    */
-  const ensureRequired = async (phase: PhaseName): Promise<boolean> => {
+  const ensureRequired = async (phase: PhaseName): Promise<'held' | 'restored' | 'stopped'> => {
+    let outcome: 'held' | 'restored' = 'held';
     for (const required of (phaseDef(phase).requires ?? []) as PhaseName[]) {
       if (state.phases[required].status !== 'completed') continue;
       const names = activityNames(required);
@@ -260,14 +262,17 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
           required,
           await cancellable(() => call<PhaseResult>(proxies[phaseDef(required).kind], names.apply, required))
         );
+        outcome = 'restored';
       } catch (err) {
-        if (isCancellation(err)) return false;
+        if (isCancellation(err)) return 'stopped';
         await fail(phase, err, `restoring ${required} for`);
-        return false;
+        return 'stopped';
       }
     }
-    return true;
+    return outcome;
   };
+  // Phases whose failure already led to restoring what they need, so a second failure is final.
+  const restoredAfterFailure = new Set<PhaseName>();
 
   /** One step of the forward loop for `phase`; returns after the phase settled or was interrupted. */
   const runPhase = async (phase: PhaseName) => {
@@ -295,7 +300,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       return;
     }
     if (rec.status === 'skipped') setPhaseStatus(state, phase, 'pending', now());
-    if (patched('required-phases-rechecked') && !(await ensureRequired(phase))) return;
+    if (patched('required-phases-rechecked') && (await ensureRequired(phase)) === 'stopped') return;
     const names = activityNames(phase);
     if (state.phases[phase].status === 'completed') {
       let verdict: CheckResult;
@@ -331,9 +336,17 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       result = await cancellable(() => call<PhaseResult>(proxies[def.kind], names.apply, phase));
     } catch (err) {
       if (isCancellation(err)) return;
+      // A tunnel lost in the middle of a phase fails every retry; restore it and run the phase again once.
+      if (def.requires && !restoredAfterFailure.has(phase) && patched('required-restored-after-failure')) {
+        restoredAfterFailure.add(phase);
+        const outcome = await ensureRequired(phase);
+        if (outcome !== 'held') return;
+      }
+      restoredAfterFailure.delete(phase);
       await fail(phase, err, 'phase');
       return;
     }
+    restoredAfterFailure.delete(phase);
     record(phase, result);
     const finished = Date.now();
     setPhaseStatus(state, phase, 'completed', isoSecond(finished), {
@@ -434,10 +447,12 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       at,
       forgetClusterId: false,
     };
-    await local.archiveState({ ...archive, mode: 'copy' });
+    const folder = await local.archiveState({ ...archive, mode: 'copy' });
     if (!(await rollBack(rollbackPlan(state, PHASE_NAMES[0] as PhaseName)))) return false;
     state.status = 'reset';
     state.phase = 'reset';
+    // The last projection records where it goes, so the archived file equals the final state.
+    state.archivedTo = folder;
     addEvent(state, {
       timestamp: now(),
       action: 'deployment_reset',

@@ -229,8 +229,15 @@ export async function inProcessWorker(
   };
 }
 
-/** A worker in a child process (`k0rdent-deploy worker`), so a test can SIGKILL it. */
-export async function childWorker(taskQueue: string, workDir: string): Promise<ChildProcess> {
+/**
+ * A worker in a child process (`k0rdent-deploy worker`), so a test can SIGKILL it; `onOutput` gets
+ * everything it prints.
+ */
+export async function childWorker(
+  taskQueue: string,
+  workDir: string,
+  onOutput?: (text: string) => void
+): Promise<ChildProcess> {
   const s = await startServer();
   const child = spawn(
     process.execPath,
@@ -241,8 +248,12 @@ export async function childWorker(taskQueue: string, workDir: string): Promise<C
     }
   );
   let output = '';
-  child.stdout?.on('data', (b: Buffer) => (output += b.toString()));
-  child.stderr?.on('data', (b: Buffer) => (output += b.toString()));
+  const collect = (b: Buffer) => {
+    output += b.toString();
+    onOutput?.(b.toString());
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
   const deadline = Date.now() + 30_000;
   while (!output.includes('worker polling')) {
     if (child.exitCode !== null) throw new Error(`worker exited: ${output}`);
