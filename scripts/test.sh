@@ -23,8 +23,9 @@ fi
 log=$(mktemp)
 summary() {
   local status=$? passed failed
-  passed=$(awk '/^ +[0-9]+ passing/ {s += $1} END {print s + 0}' "$log")
-  failed=$(awk '/^ +[0-9]+ failing/ {s += $1} END {print s + 0}' "$log")
+  # mocha's "N passing" / "N failing" lines, and the chaos suite's "chaos runs: P passed, F failed".
+  passed=$(awk '/^ +[0-9]+ passing/ {s += $1} /^chaos runs:/ {s += $3} END {print s + 0}' "$log")
+  failed=$(awk '/^ +[0-9]+ failing/ {s += $1} /^chaos runs:/ {s += $5} END {print s + 0}' "$log")
   echo "tests: $passed passed, $failed failed"
   rm -f "$log"
   exit "$status"
@@ -32,6 +33,8 @@ summary() {
 trap summary EXIT
 npm run lint
 npm run typecheck
-for suite in unit replay integration; do
+for suite in unit replay integration badinput; do
   npm run "test:$suite" 2>&1 | tee -a "$log"
 done
+# A short fixed-seed set of the fault-injection suite (the long run: npm run chaos -- --runs 200).
+npm run chaos --silent -- --runs 4 --seed 1 2>&1 | tee -a "$log"

@@ -147,6 +147,7 @@ async function main(): Promise<number> {
   );
   console.log(`state-file samples parsed: ${results.reduce((n, r) => n + r.samples, 0)}`);
   if (failed.size > 0) console.log(`failed seeds: ${[...failed].sort((a, b) => a - b).join(' ')}`);
+  console.log(`chaos runs: ${o.runs - failed.size} passed, ${failed.size} failed`);
   return failed.size === 0 && results.length === o.runs ? 0 : 1;
 }
 

@@ -152,6 +152,26 @@ describe('deployment workflow on a real dev server', function () {
     }
   });
 
+  it('restores a tunnel lost in the middle of a phase and runs that phase again, with no operator', async () => {
+    const s = await startServer();
+    const d = await startDeployment(await prepareDeployment());
+    const w = await inProcessWorker(d.taskQueue);
+    try {
+      await waitFor(d.handle, (st) => st.phases.install_k0s.status === 'in_progress');
+      await waitFor(d.handle, () => s.arm.hosts.dropTunnel(`wgk0${d.id.slice(8)}`), 30_000);
+      const done = await waitFor(d.handle, completed, 120_000);
+      assert.ok(
+        done.events.some((e) => e.action === 'phase_restored' && e.phase === 'connect_vpn'),
+        'connect_vpn ran again'
+      );
+      assert.ok(!done.events.some((e) => e.action === 'phase_failed'), 'no phase was left failed');
+      assert.equal(done.phases.install_k0s.runs, 2, 'install_k0s ran again after the restore');
+      assert.equal(s.arm.hosts.counts().applied[`k0s:${d.id}`], 1, 'k0s installed once');
+    } finally {
+      await w.stop();
+    }
+  });
+
   it('rolls back to a middle phase while a later one runs, rests there, then resumes to completion', async () => {
     const s = await startServer();
     const d = await startDeployment(await prepareDeployment());
