@@ -239,37 +239,48 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
   };
 
   /**
-   * Makes sure the completed phases `phase` needs still hold (the tunnel is up) and runs a drifted one
-   * again alone: `held` when none drifted, `restored` when one ran again, `stopped` when that failed
-   * (recorded against `phase`) or was interrupted.
+   * Checks the completed phases `phase` needs (the tunnel) and runs a drifted one again alone; `held`
+   * when none drifted, `restored` when one ran again. Throws what the check or the restore threw. `wrap`
+   * runs each activity (in a cancellable scope on the forward path, as is during a teardown).
    */
-  const ensureRequired = async (phase: PhaseName): Promise<'held' | 'restored' | 'stopped'> => {
+  const restoreRequired = async (
+    phase: PhaseName,
+    wrap: <R>(fn: () => Promise<R>) => Promise<R>
+  ): Promise<'held' | 'restored'> => {
     let outcome: 'held' | 'restored' = 'held';
     for (const required of (phaseDef(phase).requires ?? []) as PhaseName[]) {
       if (state.phases[required].status !== 'completed') continue;
       const names = activityNames(required);
-      try {
-        const verdict = await cancellable(() => call<CheckResult>(checks, names.check, required));
-        if (verdict.upToDate) continue;
-        addEvent(state, {
-          timestamp: now(),
-          action: 'phase_restored',
-          message: `Phase ${required}, needed by ${phase}, drifted (${verdict.reason ?? 'check found drift'}); running it again`,
-          phase: required,
-        });
-        await project();
-        record(
-          required,
-          await cancellable(() => call<PhaseResult>(proxies[phaseDef(required).kind], names.apply, required))
-        );
-        outcome = 'restored';
-      } catch (err) {
-        if (isCancellation(err)) return 'stopped';
-        await fail(phase, err, `restoring ${required} for`);
-        return 'stopped';
-      }
+      const verdict = await wrap(() => call<CheckResult>(checks, names.check, required));
+      if (verdict.upToDate) continue;
+      addEvent(state, {
+        timestamp: now(),
+        action: 'phase_restored',
+        message: `Phase ${required}, needed by ${phase}, drifted (${verdict.reason ?? 'check found drift'}); running it again`,
+        phase: required,
+      });
+      await project();
+      record(
+        required,
+        await wrap(() => call<PhaseResult>(proxies[phaseDef(required).kind], names.apply, required))
+      );
+      outcome = 'restored';
     }
     return outcome;
+  };
+
+  /**
+   * `restoreRequired` before `phase` runs: `stopped` when the restore failed (recorded against `phase`)
+   * or was interrupted.
+   */
+  const ensureRequired = async (phase: PhaseName): Promise<'held' | 'restored' | 'stopped'> => {
+    try {
+      return await restoreRequired(phase, cancellable);
+    } catch (err) {
+      if (isCancellation(err)) return 'stopped';
+      await fail(phase, err, `restoring ${(phaseDef(phase).requires ?? []).join(', ')} for`);
+      return 'stopped';
+    }
   };
   // Phases whose failure already led to restoring what they need, so a second failure is final.
   const restoredAfterFailure = new Set<PhaseName>();
@@ -372,6 +383,8 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
         setPhaseStatus(state, phase, 'rolling_back', now());
         await project();
         try {
+          // Undoing a phase goes through the same doors as doing it: bring a dropped tunnel back first.
+          if (patched('rollback-restores-required')) await restoreRequired(phase, (fn) => fn());
           record(
             phase,
             await call<PhaseResult>(proxies[phaseDef(phase).kind], activityNames(phase).rollback, phase)

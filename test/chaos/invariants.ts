@@ -209,19 +209,35 @@ function installKeys(state: DeploymentState, config: K0rdentConfig): [string, Ph
 }
 
 /**
+ * Completions of `phase` that had to install: the first, and each one after the phase was rolled back
+ * (a completion after a rollback that failed finds the install still there).
+ */
+function installsNeeded(state: DeploymentState, phase: PhaseName): number {
+  let installed = false;
+  let needed = 0;
+  for (const e of state.events) {
+    if (e.phase !== phase) continue;
+    if (e.action === 'phase_completed') {
+      if (!installed) needed++;
+      installed = true;
+    } else if (e.action === 'phase_rolled_back') installed = false;
+  }
+  return needed;
+}
+
+/**
  * Each install happened once per time its phase was asked to run: at least once per completion of the
- * phase, at most once per `apply` the workflow started (retries of one apply count once).
+ * phase that had to install, at most once per `apply` the workflow started (retries of one apply count
+ * once).
  */
 export function checkAppliedOnce(arm: ArmEmulator, state: DeploymentState, config: K0rdentConfig): string[] {
   const applied = arm.hosts.counts().applied;
   const problems: string[] = [];
   for (const [key, phase] of installKeys(state, config)) {
     const n = applied[key] ?? 0;
-    const completions = state.events.filter(
-      (e) => e.action === 'phase_completed' && e.phase === phase
-    ).length;
+    const needed = installsNeeded(state, phase);
     const runs = state.phases[phase].runs;
-    if (n < completions) problems.push(`${key}: installed ${n}×, but ${phase} completed ${completions}×`);
+    if (n < needed) problems.push(`${key}: installed ${n}×, but ${phase} completed ${needed}× from scratch`);
     if (n > runs) problems.push(`${key}: installed ${n}×, but ${phase} was asked to run ${runs}×`);
   }
   return problems;

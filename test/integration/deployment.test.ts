@@ -4,6 +4,7 @@ import path from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { parse, stringify } from 'yaml';
 import { namesFor } from '../../src/config/naming';
+import type { ClusterWorldState } from '../../src/emulator/hosts/cluster/model';
 import { generateWireguardKeyPair } from '../../src/hosts/keys';
 import { renderCloudInit } from '../../src/hosts/wireguard-config';
 import { PHASE_NAMES } from '../../src/workflows/phases';
@@ -167,6 +168,24 @@ describe('deployment workflow on a real dev server', function () {
       assert.ok(!done.events.some((e) => e.action === 'phase_failed'), 'no phase was left failed');
       assert.equal(done.phases.install_k0s.runs, 2, 'install_k0s ran again after the restore');
       assert.equal(s.arm.hosts.counts().applied[`k0s:${d.id}`], 1, 'k0s installed once');
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('brings a dropped tunnel back before rolling back a phase that needs it', async () => {
+    const s = await startServer();
+    const d = await startDeployment(await prepareDeployment());
+    const w = await inProcessWorker(d.taskQueue);
+    try {
+      await waitFor(d.handle, completed);
+      assert.ok(s.arm.hosts.dropTunnel(`wgk0${d.id.slice(8)}`), 'tunnel was up');
+      await d.handle.executeUpdate(rollbackUpdate, { args: [{ toPhase: 'install_k0s' }] });
+      const rested = await waitFor(d.handle, (st) => st.status === 'paused' || st.status === 'failed');
+      assert.equal(rested.status, 'paused', rested.lastError);
+      assert.ok(rested.events.some((e) => e.action === 'phase_restored' && e.phase === 'connect_vpn'));
+      const cluster = (s.arm.hosts.state().cluster as ClusterWorldState).clusters[d.id];
+      assert.equal(cluster?.k0s, undefined, 'k0s reset');
     } finally {
       await w.stop();
     }
