@@ -325,6 +325,15 @@ export async function runOnce(seed: number, log: (line: string) => void): Promis
     }
   } catch (err) {
     problems.reached.push(err instanceof Stuck ? err.message : `driver: ${String(err)}`);
+    // What a stuck run needs for a diagnosis: is the worker there, and what did it say last.
+    const alive = worker.exitCode === null && worker.signalCode === null;
+    const workflow = await d.handle.describe().then(
+      (x) => x.status.name,
+      (e: unknown) => `not described (${String(e)})`
+    );
+    problems.reached.push(
+      `worker ${alive ? 'running' : `exited (${String(worker.exitCode ?? worker.signalCode)})`}, workflow ${workflow}; worker output ends: ${workerOutput.slice(-600).replace(/\s+/g, ' ')}`
+    );
   }
   await sampler.stop();
   s.arm.setFaults([]);
