@@ -1,6 +1,6 @@
 /** The `k0rdent-deploy` command line: deploy, status, list, rollback, resume, reset, worker, demo. */
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, promises as fs } from 'node:fs';
+import { existsSync, openSync, statSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline/promises';
 import { parseArgs } from 'node:util';
@@ -15,12 +15,12 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { LogLevel } from '@temporalio/worker';
 import { ConfigError, loadConfigFile, resolveConfigPath } from './config/load';
 import { kofSettingsIssues } from './config/validate';
-import { deployerIdentity, readOrCreateClusterId } from './config/naming';
+import { deployerIdentity, readClusterId, readOrCreateClusterId } from './config/naming';
 import { activityPolicy } from './config/policy';
 import type { K0rdentConfig } from './config/types';
 import { azureTarget, emulatorTarget } from './azure/target';
 import { ensureArmEmulator } from './emulator/processes';
-import { importLegacyState, readYamlMap } from './state/legacy';
+import { importLegacyState, readStateFile } from './state/legacy';
 import { connectionSettings } from './temporal/connection';
 import { PACKAGE_ROOT, ensureDevServer } from './temporal/dev-server';
 import { createWorker } from './worker';
@@ -45,6 +45,9 @@ import { initialState } from './workflows/state';
 
 /** A usage or input problem: printed without a stack, exit code 2. */
 export class UsageError extends Error {}
+
+/** `--help` / `-h` given to a command: the usage is printed and nothing else happens. */
+class HelpRequested extends Error {}
 
 const USAGE = `usage: k0rdent-deploy <command> [options]
 
@@ -76,21 +79,34 @@ type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>
 type Values = Record<string, string | boolean | undefined>;
 
 function parse(args: string[], options: OptionSpec): Values {
+  let values: Values;
   try {
-    const { values } = parseArgs({
+    ({ values } = parseArgs({
       args,
       options: { ...COMMON, ...options },
       allowPositionals: false,
       strict: true,
-    });
-    return values;
+    }));
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
   }
+  if (values.help) throw new HelpRequested();
+  const empty = Object.keys(values).find((name) => values[name] === '');
+  if (empty !== undefined) throw new UsageError(`--${empty}: needs a value`);
+  return values;
 }
 
+/** The deployment folder of `--dir` (default: the current directory); refuses a path that is no folder. */
 function workDirOf(dir: unknown): string {
-  return path.resolve(typeof dir === 'string' ? dir : process.cwd());
+  const workDir = path.resolve(typeof dir === 'string' ? dir : process.cwd());
+  let isDirectory = true;
+  try {
+    isDirectory = statSync(workDir).isDirectory();
+  } catch {
+    // A folder that does not exist yet: deploy creates it, the other commands find no deployment there.
+  }
+  if (!isDirectory) throw new UsageError(`--dir ${String(dir)}: not a directory`);
+  return workDir;
 }
 
 async function connect(workDir: string): Promise<{ client: Client; embedded: boolean; uiUrl?: string }> {
@@ -111,12 +127,9 @@ async function deploymentId(workDir: string, id: unknown): Promise<string> {
       throw new UsageError(`--id ${id}: not a deployment id (k0rdent-<8 lowercase letters or digits>)`);
     return id;
   }
-  const file = path.join(workDir, '.clusterid');
-  const text = await fs.readFile(file, 'utf8').catch(() => undefined);
-  if (text === undefined)
+  const found = await readClusterId(workDir);
+  if (found === undefined)
     throw new UsageError(`no deployment in ${workDir} (no .clusterid); run deploy first or pass --id`);
-  const found = text.trim();
-  if (!isDeploymentId(found)) throw new UsageError(`${file}: "${found}" is not a deployment id`);
   return found;
 }
 
@@ -285,13 +298,32 @@ async function deploy(args: string[]): Promise<number> {
   if (issues.length > 0) throw new ConfigError(file, issues);
   for (const n of notices) console.log(`notice: ${n}`);
   await fs.mkdir(workDir, { recursive: true });
-  const id =
-    typeof v.id === 'string' ? await deploymentId(workDir, v.id) : (await readOrCreateClusterId(workDir)).id;
+  const stateFile = path.join(workDir, 'state', 'deployment-state.yaml');
+  const id = typeof v.id === 'string' ? await deploymentId(workDir, v.id) : await folderClusterId(workDir);
   const { client, uiUrl } = await connect(workDir);
   const taskQueue = config.orchestrator.task_queue;
   const handle: Handle = client.workflow.getHandle(workflowIdFor(id));
   let attached = await isRunning(handle);
   if (!attached) {
+    const base = {
+      deploymentId: id,
+      workDir,
+      configFile: file,
+      config,
+      flags,
+      deployer: deployerIdentity(config),
+      policy: activityPolicy(config),
+    };
+    // A state file is checked before anything starts, so a refused one leaves no emulator behind.
+    let adopted: DeploymentState | undefined;
+    if (existsSync(stateFile)) {
+      const imported = await importLegacyState(
+        workDir,
+        initialState(base, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'))
+      );
+      adopted = imported.state;
+      for (const note of imported.notes) console.log(`adopting ${stateFile}: ${note}`);
+    }
     let target = azure?.target;
     if (!target) {
       const emulator = await ensureArmEmulator(path.join(workDir, 'state'));
@@ -300,25 +332,7 @@ async function deploy(args: string[]): Promise<number> {
       );
       target = emulatorTarget(emulator.endpoint, emulator.caFile);
     }
-    const input: DeploymentInput = {
-      deploymentId: id,
-      workDir,
-      configFile: file,
-      config,
-      flags,
-      deployer: deployerIdentity(config),
-      policy: activityPolicy(config),
-      cloud: target,
-    };
-    const stateFile = path.join(workDir, 'state', 'deployment-state.yaml');
-    if (existsSync(stateFile)) {
-      const adopted = await importLegacyState(
-        workDir,
-        initialState(input, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'))
-      );
-      input.adopted = adopted.state;
-      for (const note of adopted.notes) console.log(`adopting ${stateFile}: ${note}`);
-    }
+    const input: DeploymentInput = { ...base, cloud: target, ...(adopted ? { adopted } : {}) };
     try {
       await client.workflow.start(DEPLOYMENT_WORKFLOW, {
         workflowId: id,
@@ -366,6 +380,23 @@ async function deploy(args: string[]): Promise<number> {
   }
 }
 
+/**
+ * The folder's cluster id, written to `.clusterid` when there is none yet. A state file without a
+ * `.clusterid` is refused: a new id would never match it, and the file says which id to restore.
+ */
+async function folderClusterId(workDir: string): Promise<string> {
+  const known = await readClusterId(workDir);
+  if (known !== undefined) return known;
+  const stateFile = path.join(workDir, 'state', 'deployment-state.yaml');
+  if (existsSync(stateFile)) {
+    throw new UsageError(
+      `${stateFile}: found, but ${path.join(workDir, '.clusterid')} is missing; put the deployment id of ` +
+        'that state file (its deployment_id) into .clusterid, or move the state file away'
+    );
+  }
+  return (await readOrCreateClusterId(workDir)).id;
+}
+
 /** The deployment named by --dir / --id, with a client connected to its server. */
 async function openDeployment(
   v: Values
@@ -386,7 +417,7 @@ async function status(args: string[]): Promise<number> {
   }
   // Without a worker nothing can answer a query; the projection is the last known truth.
   const file = path.join(workDir, 'state', 'deployment-state.yaml');
-  const projected = await readYamlMap(file);
+  const projected = await readStateFile(workDir, id);
   console.error(`no worker is running for ${id}: showing ${file}`);
   console.log(v.json ? JSON.stringify(projected, null, 2) : renderProjectedTable(projected));
   return 0;
@@ -520,9 +551,9 @@ async function reset(args: string[]): Promise<number> {
 
 async function worker(args: string[]): Promise<number> {
   const v = parse(args, { 'task-queue': { type: 'string' } });
+  const workDir = workDirOf(v.dir);
   const { runWorker } = await import('./worker');
-  if (connectionSettings().embedded)
-    await ensureDevServer({ stateDir: path.join(workDirOf(v.dir), 'state') });
+  if (connectionSettings().embedded) await ensureDevServer({ stateDir: path.join(workDir, 'state') });
   await runWorker(typeof v['task-queue'] === 'string' ? v['task-queue'] : undefined);
   return 0;
 }
@@ -544,7 +575,7 @@ const DEMO_HOST_TIMINGS = {
 
 async function demo(args: string[]): Promise<number> {
   const v = parse(args, {});
-  const workDir = typeof v.dir === 'string' ? path.resolve(v.dir) : path.join(process.cwd(), '.demo');
+  const workDir = typeof v.dir === 'string' ? workDirOf(v.dir) : path.join(process.cwd(), '.demo');
   const stateDir = path.join(workDir, 'state');
   await fs.mkdir(stateDir, { recursive: true });
   const configFile = path.join(PACKAGE_ROOT, 'config', 'examples', 'demo.yaml');
@@ -633,6 +664,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await run(rest);
   } catch (err) {
+    if (err instanceof HelpRequested) {
+      console.log(USAGE);
+      return 0;
+    }
     if (err instanceof UsageError || err instanceof ConfigError) {
       console.error(err.message);
       return 2;

@@ -29,17 +29,22 @@ export function formatCidr(cidr: Ipv4Cidr): string {
   return `${formatIpv4(cidr.address)}/${cidr.prefix}`;
 }
 
+/** Text as quoted in a reason: at most 60 characters, control characters escaped. */
+function quoted(text: string): string {
+  return JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
+}
+
 /** Parse `a.b.c.d/n`; the address must be the network address itself (no host bits set). */
 export function parseCidr(text: string): CidrParse {
   const match = CIDR_SHAPE.exec(text.trim());
   if (!match) {
-    return { ok: false, reason: `"${text}" is not an IPv4 CIDR like 10.0.0.0/16` };
+    return { ok: false, reason: `${quoted(text)} is not an IPv4 CIDR like 10.0.0.0/16` };
   }
   const parts = match.slice(1).map((part) => ({ text: part, value: Number(part) }));
   const octets = parts.slice(0, 4);
   const prefixPart = parts[4];
   if (prefixPart === undefined) {
-    return { ok: false, reason: `"${text}" is not an IPv4 CIDR like 10.0.0.0/16` };
+    return { ok: false, reason: `${quoted(text)} is not an IPv4 CIDR like 10.0.0.0/16` };
   }
   for (const octet of octets) {
     if (octet.value > 255 || (octet.text.length > 1 && octet.text.startsWith('0'))) {

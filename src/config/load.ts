@@ -53,7 +53,8 @@ function syntaxIssue(
  * Throws `ConfigError` listing every problem at once.
  */
 export function parseConfig(text: string, source: string): LoadedConfig {
-  const document = parseDocument(text, { merge: true, prettyErrors: true });
+  // `logLevel: 'error'`: problems become issues below, never Node process warnings on stderr.
+  const document = parseDocument(text, { merge: true, prettyErrors: true, logLevel: 'error' });
   if (document.errors.length > 0) {
     throw new ConfigError(
       source,

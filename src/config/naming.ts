@@ -138,12 +138,20 @@ async function readClusterIdFile(file: string): Promise<string | undefined> {
     const shown =
       id === ''
         ? 'the file is empty'
-        : `"${id.length > 40 ? `${id.slice(0, 37)}...` : id}" is not a cluster id`;
+        : `${JSON.stringify(id.length > 40 ? `${id.slice(0, 37)}...` : id)} is not a cluster id`;
     throw new Error(
       `${file}: ${shown} (expected k0rdent- followed by 8 lowercase letters or digits); fix the file or move it away`
     );
   }
   return id;
+}
+
+/**
+ * The cluster id kept in `<workDir>/.clusterid`, or undefined when there is no such file; a file holding
+ * something else is an error naming it.
+ */
+export async function readClusterId(workDir: string): Promise<string | undefined> {
+  return readClusterIdFile(path.join(workDir, CLUSTER_ID_FILE));
 }
 
 /**

@@ -86,7 +86,14 @@ const anyText: TextLeaf = { kind: 'text' };
 const name: TextLeaf = { kind: 'text', nonEmpty: true };
 const int = (min: number, max?: number): IntLeaf =>
   max === undefined ? { kind: 'int', min } : { kind: 'int', min, max };
-const seconds = int(1);
+/**
+ * Longest wait any duration may ask for: a week. Node timers overflow past 24.8 days and then fire at
+ * once, so a larger value would turn into no wait at all.
+ */
+const MAX_WAIT_SECONDS = 7 * 24 * 3600;
+/** Upper bound of retry counts: more attempts than this are a typo, not a plan. */
+const MAX_RETRIES = 100;
+const seconds = int(1, MAX_WAIT_SECONDS);
 const command: TextLeaf = { kind: 'text', nonEmpty: true };
 const bool: BoolLeaf = { kind: 'bool' };
 const cidr: CidrLeaf = { kind: 'cidr' };
@@ -155,12 +162,12 @@ const SCHEMA: SchemaOf<K0rdentConfig> = {
       k0s_install_wait: seconds,
       k0rdent_install_wait: seconds,
       wireguard_connect_wait: seconds,
-      vm_creation_minutes: int(1),
+      vm_creation_minutes: int(1, MAX_WAIT_SECONDS / 60),
       vm_wait_check_interval: seconds,
       cloud_init_timeout: seconds,
       cloud_init_check_interval: seconds,
       // A count, not a duration: no retry at all is a valid choice.
-      verification_retries: int(0),
+      verification_retries: int(0, MAX_RETRIES),
       verification_retry_delay: seconds,
     },
   },
@@ -175,8 +182,8 @@ const SCHEMA: SchemaOf<K0rdentConfig> = {
         fields: {
           namespace: name,
           storage_class: name,
-          install_retries: int(1),
-          retry_delay_seconds: int(0),
+          install_retries: int(1, MAX_RETRIES),
+          retry_delay_seconds: int(0, MAX_WAIT_SECONDS),
           collectors: { kind: 'section', fields: { global: { kind: 'map' } } },
         },
       },
@@ -215,10 +222,16 @@ const SCHEMA: SchemaOf<K0rdentConfig> = {
   orchestrator: {
     kind: 'section',
     fields: {
-      task_queue: name,
+      task_queue: {
+        kind: 'text',
+        nonEmpty: true,
+        // The Temporal server refuses names over 1000 characters (its default ID length limit).
+        pattern: /^\P{Cc}{1,1000}$/u,
+        patternHint: 'a Temporal task queue name: at most 1000 characters, no control characters',
+      },
       activity_preset: { kind: 'choice', values: ['provisioning', 'quick'] },
       heartbeat_seconds: seconds,
-      max_attempts: int(1, 100),
+      max_attempts: int(1, MAX_RETRIES),
       parallel_vms: int(1, 50),
       write_private_keys_to_state: bool,
       cloud: { kind: 'choice', values: ['emulator', 'azure'] },
@@ -305,10 +318,26 @@ function unknownKeyMessage(key: string, parent: readonly PathSegment[], siblings
   return `unknown key (known keys here: ${siblings.join(', ')})`;
 }
 
+/** Text as quoted in a message: at most 60 characters, control characters escaped. */
+function quoted(value: string): string {
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+}
+
 function describe(value: unknown): string {
   if (typeof value === 'string') {
-    const shown = value.length > 60 ? `${value.slice(0, 57)}...` : value;
-    return `the text "${shown}"`;
+    return `the text ${quoted(value)}`;
+  }
+  if (value instanceof Uint8Array) {
+    return 'binary data';
+  }
+  if (value instanceof Date) {
+    return 'a timestamp';
+  }
+  if (value instanceof Map) {
+    return 'an ordered map (!!omap)';
+  }
+  if (value instanceof Set) {
+    return 'a set (!!set)';
   }
   if (value === null || value === undefined) {
     return 'nothing';
@@ -322,8 +351,13 @@ function describe(value: unknown): string {
   return typeof value === 'number' || typeof value === 'boolean' ? String(value) : typeof value;
 }
 
+/** A plain map; YAML's `!!omap`, `!!set`, `!!binary` and timestamps are objects too, but not maps of keys. */
 function isMap(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (typeof value !== 'object' || value === null) {
+    return false;
+  }
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
 }
 
 function copy<T>(value: T): T {
@@ -439,7 +473,7 @@ class Walk {
     if (node.pattern && !node.pattern.test(value)) {
       this.fail(
         path,
-        `must be ${node.patternHint ?? `text matching ${String(node.pattern)}`}, got "${value}"`
+        `must be ${node.patternHint ?? `text matching ${String(node.pattern)}`}, got ${quoted(value)}`
       );
       return undefined;
     }
@@ -476,7 +510,7 @@ class Walk {
       this.warn(path, `"${raw}" read as "${folded}"; write "${folded}" (the Bash tool matches it exactly)`);
       return folded;
     }
-    this.fail(path, `must be one of ${allowed}, got "${raw}"`);
+    this.fail(path, `must be one of ${allowed}, got ${quoted(raw)}`);
     return undefined;
   }
 
@@ -584,7 +618,7 @@ export function kofSettingsIssues(config: K0rdentConfig): ConfigIssue[] {
   } else if (!DNS_NAME.test(domain)) {
     issues.push({
       path: 'kof.regional.domain',
-      message: `must be a DNS name like regional.example.com, got "${domain}"`,
+      message: `must be a DNS name like regional.example.com, got ${quoted(domain)}`,
     });
   }
   if (email.trim() === '') {
@@ -592,7 +626,7 @@ export function kofSettingsIssues(config: K0rdentConfig): ConfigIssue[] {
   } else if (!EMAIL.test(email)) {
     issues.push({
       path: 'kof.regional.admin_email',
-      message: `must be an email address like admin@example.com, got "${email}"`,
+      message: `must be an email address like admin@example.com, got ${quoted(email)}`,
     });
   }
   return issues;

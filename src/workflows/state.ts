@@ -37,8 +37,11 @@ export function emptyFacts(): DeploymentFacts {
   };
 }
 
-/** The state of a deployment that has not run yet. */
-export function initialState(input: DeploymentInput, now: string): DeploymentState {
+/** The state of a deployment that has not run yet (where its Azure phases go plays no part). */
+export function initialState(
+  input: Pick<DeploymentInput, 'deploymentId' | 'deployer' | 'configFile' | 'config' | 'flags'>,
+  now: string
+): DeploymentState {
   const phases = {} as Record<PhaseName, PhaseRecord>;
   for (const name of PHASE_NAMES) phases[name] = { status: 'pending', updatedAt: now, runs: 0 };
   const cfg = input.config;
@@ -139,7 +142,11 @@ export function rollbackPlan(state: DeploymentState, toPhase: PhaseName): PhaseN
 export function rollbackRefusal(state: DeploymentState, toPhase: unknown): string | undefined {
   if (typeof toPhase !== 'string' || toPhase === '') return 'toPhase is required (a phase name)';
   const known = PHASE_NAMES as readonly string[];
-  if (!known.includes(toPhase)) return `unknown phase "${toPhase}"; phases are: ${known.join(', ')}`;
+  if (!known.includes(toPhase)) {
+    // Quoted and cut short: the name comes from whoever sent the request and ends up in the event log.
+    const shown = JSON.stringify(toPhase.length > 60 ? `${toPhase.slice(0, 57)}...` : toPhase);
+    return `unknown phase ${shown}; phases are: ${known.join(', ')}`;
+  }
   if (state.status === 'resetting' || state.status === 'reset') return 'the deployment is being reset';
   const status = state.phases[toPhase as PhaseName].status;
   if (status === 'pending' || status === 'skipped') {

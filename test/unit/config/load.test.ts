@@ -362,13 +362,67 @@ describe('config loading', () => {
         name: 'a zero timeout',
         yaml: 'timeouts:\n  ssh_connect: 0\n',
         path: 'timeouts.ssh_connect',
-        says: 'must be at least 1, got 0',
+        says: 'must be between 1 and 604800, got 0',
       },
       {
         name: 'a negative retry count',
         yaml: 'timeouts:\n  verification_retries: -1\n',
         path: 'timeouts.verification_retries',
-        says: 'must be at least 0',
+        says: 'must be between 0 and 100, got -1',
+      },
+      {
+        name: 'a timeout longer than a week (Node timers would overflow and fire at once)',
+        yaml: 'timeouts:\n  ssh_connect: 2500000\n',
+        path: 'timeouts.ssh_connect',
+        says: 'must be between 1 and 604800, got 2500000',
+      },
+      {
+        name: 'VM creation minutes longer than a week',
+        yaml: 'timeouts:\n  vm_creation_minutes: 10081\n',
+        path: 'timeouts.vm_creation_minutes',
+        says: 'must be between 1 and 10080',
+      },
+      {
+        name: 'a retry delay longer than a week',
+        yaml: 'kof:\n  mothership:\n    retry_delay_seconds: 604801\n',
+        path: 'kof.mothership.retry_delay_seconds',
+        says: 'must be between 0 and 604800',
+      },
+      {
+        name: 'a retry count over 100',
+        yaml: 'kof:\n  mothership:\n    install_retries: 101\n',
+        path: 'kof.mothership.install_retries',
+        says: 'must be between 1 and 100, got 101',
+      },
+      {
+        name: 'a section written as an ordered map, instead of dropping what it holds',
+        yaml: 'azure: !!omap [ {location: eastus} ]\n',
+        path: 'azure',
+        says: 'must be a map with the keys subscription_id, credential, location, vm_image, vm_priority, eviction_policy, got an ordered map (!!omap)',
+      },
+      {
+        name: 'a whole file written as a set',
+        yaml: '!!set {azure, network}\n',
+        path: '',
+        says: 'got a set (!!set)',
+      },
+      {
+        name: 'zones written as a set',
+        yaml: 'cluster:\n  workers:\n    zones: !!set {1, 2}\n',
+        path: 'cluster.workers.zones',
+        says: 'got a set (!!set)',
+      },
+      {
+        name: 'a timestamp where text belongs',
+        yaml: 'azure:\n  location: !!timestamp 2001-12-14\n',
+        path: 'azure.location',
+        says: 'must be text, got a timestamp',
+      },
+      {
+        name: 'binary data where text belongs',
+        yaml: 'azure:\n  location: !!binary aGVsbG8=\n',
+        path: 'azure.location',
+        says: 'must be text, got binary data',
       },
       {
         name: 'a timeout written as text',
@@ -476,7 +530,7 @@ describe('config loading', () => {
         name: 'a zero heartbeat',
         yaml: 'orchestrator:\n  heartbeat_seconds: 0\n',
         path: 'orchestrator.heartbeat_seconds',
-        says: 'must be at least 1',
+        says: 'must be between 1 and 604800, got 0',
       },
       {
         name: 'a flag written as a number',
@@ -489,6 +543,30 @@ describe('config loading', () => {
         yaml: 'orchestrator:\n  task_queue: ""\n',
         path: 'orchestrator.task_queue',
         says: 'must not be empty',
+      },
+      {
+        name: 'a task queue name the Temporal server refuses as too long',
+        yaml: `orchestrator:\n  task_queue: ${'q'.repeat(1001)}\n`,
+        path: 'orchestrator.task_queue',
+        says: `at most 1000 characters, no control characters, got "${'q'.repeat(57)}..."`,
+      },
+      {
+        name: 'a task queue name with a line break',
+        yaml: 'orchestrator:\n  task_queue: "a\\nb"\n',
+        path: 'orchestrator.task_queue',
+        says: 'got "a\\nb"',
+      },
+      {
+        name: 'a long unknown choice, quoted short',
+        yaml: `azure:\n  credential: ${'x'.repeat(500)}\n`,
+        path: 'azure.credential',
+        says: `got "${'x'.repeat(57)}..."`,
+      },
+      {
+        name: 'a long CIDR-like text, quoted short',
+        yaml: `network:\n  vnet_prefix: 10.0.0.0/16${'a'.repeat(500)}\n`,
+        path: 'network.vnet_prefix',
+        says: `"10.0.0.0/16${'a'.repeat(46)}..." is not an IPv4 CIDR`,
       },
       {
         name: 'a YAML syntax error',
@@ -559,6 +637,27 @@ describe('config loading', () => {
       for (const issue of error.issues) {
         assert.match(issue.path, /^line \d+, column \d+$/);
       }
+    });
+
+    it('reports a key that is a collection as an issue, without a Node warning on stderr', async () => {
+      const warnings: Error[] = [];
+      const listener = (warning: Error) => warnings.push(warning);
+      process.on('warning', listener);
+      try {
+        const error = configError(() => parseConfig('? [a]\n: b\n', FILE));
+        assert.deepEqual(
+          error.issues.map((issue) => issue.path),
+          ['[ a ]']
+        );
+        // Node emits process warnings on a later tick.
+        await new Promise((resolve) => setImmediate(resolve));
+      } finally {
+        process.off('warning', listener);
+      }
+      assert.deepEqual(
+        warnings.map((warning) => warning.message),
+        []
+      );
     });
 
     it('checks the KOF settings on demand when KOF is switched on outside the file', () => {

@@ -7,6 +7,7 @@ import {
   deployerIdentity,
   generateClusterId,
   namesFor,
+  readClusterId,
   readOrCreateClusterId,
   sanitizeTagValue,
 } from '../../../src/config/naming';
@@ -174,6 +175,13 @@ describe('config naming', () => {
       assert.ok(existsSync(path.join(nested, '.clusterid')));
     });
 
+    it('reads an existing id without creating one when there is none', async () => {
+      assert.equal(await readClusterId(dir), undefined);
+      assert.equal(existsSync(path.join(dir, '.clusterid')), false);
+      writeFileSync(path.join(dir, '.clusterid'), `${ID}\n`);
+      assert.equal(await readClusterId(dir), ID);
+    });
+
     it('reads an id written by the Bash tool, surrounding whitespace and all', async () => {
       writeFileSync(path.join(dir, '.clusterid'), `  ${ID}\n\n`);
       assert.deepEqual(await readOrCreateClusterId(dir), { id: ID, created: false });
@@ -183,6 +191,8 @@ describe('config naming', () => {
       ['a wrong id', 'k0rdent-TOOLONG123', /"k0rdent-TOOLONG123" is not a cluster id/],
       ['another tool’s content', 'my-cluster\n', /"my-cluster" is not a cluster id/],
       ['nothing', '\n', /the file is empty/],
+      ['binary data, escaped', '\u0000\u0001k0rdent\n', /"\\u0000\\u0001k0rdent" is not a cluster id/],
+      ['a long line, cut short', `k0rdent-${'a'.repeat(5000)}`, /"k0rdent-a{29}\.\.\." is not a cluster id/],
     ];
     for (const [what, content, says] of corrupt) {
       it(`refuses a .clusterid holding ${what}, naming the file and leaving it alone`, async () => {

@@ -3,7 +3,13 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { PhaseStatus } from '../../../src/workflows/messages';
 import { PHASE_NAMES } from '../../../src/workflows/phases';
-import { detectStateFormat, importLegacyState, readYamlMap } from '../../../src/state/legacy';
+import {
+  detectStateFormat,
+  importLegacyState,
+  readStateFile,
+  readYamlMap,
+  StateFileError,
+} from '../../../src/state/legacy';
 import { projectState } from '../../../src/state/projection';
 import {
   BASH_DOC_YAML,
@@ -74,6 +80,8 @@ describe('readYamlMap', () => {
     ['a list', '- a\n- b\n', /expected a map of keys at the top level, found a list/],
     ['an empty file', '', /found an empty document/],
     ['a scalar', 'just words\n', /found a string/],
+    ['binary data', '\u0000\u0001\u0002', /holds binary data, not YAML text/],
+    ['a long scalar, quoted short', 'w'.repeat(10_000), /found a string \("w+\.\.\.$/],
   ];
   for (const [name, content, reason] of badCases) {
     it(`refuses ${name}, naming the file, and leaves the file alone`, async () => {
@@ -87,6 +95,17 @@ describe('readYamlMap', () => {
       assert.equal(await fs.readFile(file, 'utf8'), content);
     });
   }
+
+  it('refuses bytes that are not UTF-8 as binary data and leaves them alone', async () => {
+    const file = path.join(dir, 'bad.yaml');
+    const bytes = Buffer.from([0x64, 0x3a, 0x20, 0xff, 0xfe, 0x0a]);
+    await fs.writeFile(file, bytes);
+    await assert.rejects(readYamlMap(file), (err: Error) => {
+      assert.equal(err.message, `${file}: holds binary data, not YAML text`);
+      return true;
+    });
+    assert.deepEqual(await fs.readFile(file), bytes);
+  });
 
   it('says so when the file does not exist', async () => {
     await assert.rejects(readYamlMap(path.join(dir, 'missing.yaml')), /missing\.yaml: no such file/);
@@ -313,6 +332,98 @@ describe('importLegacyState', () => {
       assert.deepEqual(await snapshot(dir), before);
     });
   }
+
+  const shapes: { name: string; body: string; field: RegExp }[] = [
+    {
+      name: 'an unknown phase entry',
+      body: 'phases:\n  install_k8s: {status: "completed"}\n',
+      field: /: phases\.install_k8s: unknown phase; phases are: prepare_deployment, /,
+    },
+    {
+      name: 'an unknown phase status',
+      body: 'phases:\n  install_k0s: {status: "exploded"}\n',
+      field: /: phases\.install_k0s\.status: unknown status "exploded"; known statuses: pending, /,
+    },
+    {
+      name: 'an unknown status written in short form',
+      body: 'phases:\n  install_k0s: done\n',
+      field: /: phases\.install_k0s: unknown status "done"/,
+    },
+    {
+      name: 'phases as a list',
+      body: 'phases: [prepare_deployment]\n',
+      field: /: phases: must be a map of phase entries, got a list/,
+    },
+    {
+      name: 'a phase entry that is a number',
+      body: 'phases:\n  setup_network: 5\n',
+      field: /: phases\.setup_network: must be a map with a status, got 5/,
+    },
+    {
+      name: 'a duration written as text',
+      body: 'phases:\n  setup_network: {status: "completed", duration_seconds: "abc"}\n',
+      field: /: phases\.setup_network\.duration_seconds: must be a number of seconds, got "abc"/,
+    },
+    {
+      name: 'a timestamp that is no date',
+      body: 'phases:\n  setup_network: {status: "completed", updated_at: "yesterday"}\n',
+      field: /: phases\.setup_network\.updated_at: must be a timestamp/,
+    },
+    { name: 'vm_states as a number', body: 'vm_states: 5\n', field: /: vm_states: must be a map, got 5/ },
+    {
+      name: 'a peer that is not a map',
+      body: 'wireguard_peers:\n  mylaptop: "192.168.100.1"\n',
+      field: /: wireguard_peers\.mylaptop: must be a map, got "192\.168\.100\.1"/,
+    },
+    {
+      name: 'a flag written as text',
+      body: 'deployment_flags: {kof: "yes"}\n',
+      field: /: deployment_flags\.kof: must be true or false, got "yes"/,
+    },
+  ];
+  for (const c of shapes) {
+    it(`refuses a state file with ${c.name}, naming the file and the field`, async () => {
+      const content = `deployment_id: "${ID}"\n${c.body}`;
+      await writeFiles(dir, { [STATE]: content });
+      await assert.rejects(importLegacyState(dir, freshState()), (err: Error) => {
+        assert.ok(err instanceof StateFileError, String(err));
+        assert.ok(err.message.startsWith(`${path.join(dir, STATE)}: `), err.message);
+        assert.match(err.message, c.field);
+        return true;
+      });
+      assert.equal(await fs.readFile(path.join(dir, STATE), 'utf8'), content);
+    });
+  }
+
+  const ids: [string, string, RegExp][] = [
+    [
+      'a number',
+      'deployment_id: 12345\n',
+      /: deployment_id: must be a deployment id like k0rdent-q7m2xk4p, got 12345/,
+    ],
+    ['a list', `deployment_id: ["${ID}"]\n`, /: deployment_id: must be a deployment id like .*, got a list/],
+    ['empty text', 'deployment_id: ""\n', /: deployment_id: must be a deployment id like .*, got ""/],
+  ];
+  for (const [what, content, reason] of ids) {
+    it(`refuses a deployment_id that is ${what}`, async () => {
+      await writeFiles(dir, { [STATE]: content });
+      await assert.rejects(importLegacyState(dir, freshState()), reason);
+    });
+  }
+
+  it('lists every problem of a state file at once, one line each', async () => {
+    await writeFiles(dir, {
+      [STATE]: `deployment_id: "${ID}"\nphases:\n  install_k8s: true\n  install_k0s: {status: 1}\nvm_states: []\n`,
+    });
+    await assert.rejects(readStateFile(dir, ID), (err: StateFileError) => {
+      assert.deepEqual(
+        err.issues.map((issue) => issue.split(':')[0]),
+        ['phases.install_k8s', 'phases.install_k0s.status', 'vm_states']
+      );
+      assert.equal(err.message.split('\n').length, 3);
+      return true;
+    });
+  });
 
   it('fails naming the file when there is no state file', async () => {
     await assert.rejects(importLegacyState(dir, freshState()), /deployment-state\.yaml: no such file/);

@@ -80,6 +80,8 @@ describe('deployment state transitions', () => {
     ['a missing target', undefined, /toPhase is required/],
     ['a non-string target', 42, /toPhase is required/],
     ['an unknown phase', 'install_k8s', /unknown phase "install_k8s"/],
+    ['a huge unknown name, quoted short', 'x'.repeat(100_000), /unknown phase "x{57}\.\.\."; phases are/],
+    ['a name with a line break, escaped', 'a\nb', /unknown phase "a\\nb"/],
     ['a phase that has not run', 'install_k0rdent', /install_k0rdent has not run \(status pending\)/],
     ['a skipped phase', 'setup_azure_children', /has not run \(status skipped\)/],
     ['a completed phase', 'setup_network', undefined],
