@@ -11,6 +11,7 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
+  setDefaultSignalHandler,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -120,8 +121,10 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       : undefined;
 
   setHandler(stateQuery, () => state);
+  const rollbackProblem = (req: unknown) =>
+    rollbackRefusal(state, (req as Partial<RollbackRequest> | undefined)?.toPhase) ?? resumeProblem(req);
   setHandler(rollbackSignal, (req: RollbackRequest) => {
-    const why = rollbackRefusal(state, (req as Partial<RollbackRequest> | undefined)?.toPhase);
+    const why = rollbackProblem(req);
     if (why) reject('rollback', why);
     else enqueue({ kind: 'rollback', req: { toPhase: req.toPhase, resume: req.resume === true } });
   });
@@ -133,13 +136,13 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     },
     {
       validator: (req: RollbackRequest) => {
-        const why = rollbackRefusal(state, (req as Partial<RollbackRequest> | undefined)?.toPhase);
+        const why = rollbackProblem(req);
         if (why) throw ApplicationFailure.nonRetryable(why, 'InvalidRequest');
       },
     }
   );
   setHandler(resetSignal, (req?: ResetRequest) => {
-    const why = resetRefusal();
+    const why = resetPayloadProblem(req) ?? resetRefusal();
     if (why) reject('reset', why);
     else enqueue({ kind: 'reset', req: { reason: sanitizeReason(req?.reason) } });
   });
@@ -150,8 +153,8 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       return Promise.resolve(state);
     },
     {
-      validator: (_req: ResetRequest) => {
-        const why = resetRefusal();
+      validator: (req: ResetRequest) => {
+        const why = resetPayloadProblem(req) ?? resetRefusal();
         if (why) throw ApplicationFailure.nonRetryable(why, 'InvalidRequest');
       },
     }
@@ -160,6 +163,11 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     resumeRequested = true;
   });
   setHandler(componentsSignal, (req: ComponentsRequest) => {
+    const why = componentsPayloadProblem(req);
+    if (why) {
+      reject('components', why);
+      return;
+    }
     const next = { ...state.flags };
     if (typeof req?.azureChildren === 'boolean') next.azureChildren = req.azureChildren;
     if (typeof req?.kof === 'boolean') next.kof = req.kof;
@@ -176,6 +184,12 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
         message: `Components set: azure-children=${next.azureChildren}, kof=${next.kof}`,
       });
     }
+  });
+  setDefaultSignalHandler((name: string) => {
+    reject(
+      `signal ${JSON.stringify(name.slice(0, 60))}`,
+      'no such signal; known: rollback, resume, reset, setComponents'
+    );
   });
 
   const project = async () => {
@@ -596,9 +610,41 @@ function inputProblem(input: DeploymentInput | undefined): string | undefined {
   return undefined;
 }
 
+/** A reset reason as a folder-name part: letters, digits and inner dashes, else `full-reset`. */
 function sanitizeReason(reason: unknown): string {
-  const text = typeof reason === 'string' && reason.trim() !== '' ? reason : 'full-reset';
-  return text.replace(/[^a-zA-Z0-9-]+/g, '-').slice(0, 40);
+  const text = typeof reason === 'string' ? reason : '';
+  const cleaned = text
+    .replace(/[^a-zA-Z0-9-]+/g, '-')
+    .replace(/^-+/, '')
+    .slice(0, 40)
+    .replace(/-+$/, '');
+  return cleaned === '' ? 'full-reset' : cleaned;
+}
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Why a rollback payload's `resume` cannot be used, if it cannot. */
+function resumeProblem(req: unknown): string | undefined {
+  const resume = isMap(req) ? req.resume : undefined;
+  return resume === undefined || typeof resume === 'boolean' ? undefined : 'resume must be true or false';
+}
+
+/** Why a reset payload cannot be used, if it cannot (none at all is fine). */
+function resetPayloadProblem(req: unknown): string | undefined {
+  return req === undefined || req === null || isMap(req)
+    ? undefined
+    : 'the payload must be a map { reason?: string }';
+}
+
+/** Why a setComponents payload cannot be used, if it cannot. */
+function componentsPayloadProblem(req: unknown): string | undefined {
+  const shape = 'the payload must be a map { azureChildren?: true|false, kof?: true|false }';
+  if (!isMap(req)) return shape;
+  for (const key of ['azureChildren', 'kof'])
+    if (req[key] !== undefined && typeof req[key] !== 'boolean') return `${key} must be true or false`;
+  return undefined;
 }
 
 function errorMessage(err: unknown): string {
