@@ -1,5 +1,6 @@
 /** WireGuard (X25519) and SSH (RSA) key pairs, written to 0600 files; only public halves leave this module. */
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPair, generateKeyPairSync } from 'node:crypto';
+import { promisify } from 'node:util';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
@@ -100,7 +101,8 @@ export async function ensureSshKeyPair(
   }
   const created = pem === undefined;
   if (pem === undefined) {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 4096 });
+    // RSA 4096 takes seconds: off the event loop, so the worker keeps heartbeating and running workflows.
+    const { privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 4096 });
     pem = privateKey.export({ format: 'pem', type: 'pkcs1' }).toString();
     await writeSecretFile(privFile, pem);
   }
