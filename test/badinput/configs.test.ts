@@ -24,6 +24,7 @@ import {
   mapLimit,
   processesMentioning,
   runCliWithin,
+  sampleByKind,
   sandbox,
   tree,
   workflowIds,
@@ -78,19 +79,6 @@ function assertConfigRefused(input: BadConfig): void {
   }
 }
 
-/** CLI_SAMPLE inputs: the first of every kind, then the second of every kind, and so on. */
-function cliSample(): BadConfig[] {
-  const byKind = CONFIG_KINDS.map((kind) => INPUTS.filter((input) => input.kind === kind));
-  const sample: BadConfig[] = [];
-  for (let round = 0; sample.length < CLI_SAMPLE && round < INPUTS.length; round++) {
-    for (const inputs of byKind) {
-      const input = inputs[round];
-      if (input && sample.length < CLI_SAMPLE) sample.push(input);
-    }
-  }
-  return sample;
-}
-
 describe('bad configs', function () {
   this.timeout(120_000);
 
@@ -121,7 +109,7 @@ describe('bad configs', function () {
   });
 
   describe('through the CLI, creating nothing', function () {
-    const sample = cliSample();
+    const sample = sampleByKind(INPUTS, CONFIG_KINDS, CLI_SAMPLE);
     const runs = new Map<BadConfig, { run: CliRun; file: string; workDir: string }>();
     let root: string;
     let cleanup = async (): Promise<void> => {};

@@ -168,3 +168,16 @@ export function assertRefused(run: CliRun, expected: Refusal, label: string): vo
   }
   assertNoCrash(run.output, label);
 }
+
+/** Up to `limit` inputs spread over their kinds: the first of every kind, then the second, and so on. */
+export function sampleByKind<K, T extends { kind: K }>(inputs: T[], kinds: readonly K[], limit: number): T[] {
+  const byKind = kinds.map((kind) => inputs.filter((input) => input.kind === kind));
+  const sample: T[] = [];
+  for (let round = 0; sample.length < limit && round < inputs.length; round++) {
+    for (const group of byKind) {
+      const input = group[round];
+      if (input && sample.length < limit) sample.push(input);
+    }
+  }
+  return sample;
+}

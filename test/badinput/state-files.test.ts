@@ -16,6 +16,7 @@ import {
   mapLimit,
   processesMentioning,
   runCliWithin,
+  sampleByKind,
   sandbox,
   tree,
   workflowExists,
@@ -79,19 +80,6 @@ async function assertNamed(
   });
 }
 
-/** CLI_SAMPLE folders: the first of every kind, then the second of every kind, and so on. */
-function cliSample(inputs: BadFolder[]): BadFolder[] {
-  const byKind = STATE_KINDS.map((kind) => inputs.filter((input) => input.kind === kind));
-  const sample: BadFolder[] = [];
-  for (let round = 0; sample.length < CLI_SAMPLE && round < inputs.length; round++) {
-    for (const group of byKind) {
-      const input = group[round];
-      if (input && sample.length < CLI_SAMPLE) sample.push(input);
-    }
-  }
-  return sample;
-}
-
 describe('corrupt or foreign state files', function () {
   this.timeout(170_000);
   const id = newId();
@@ -139,7 +127,7 @@ describe('corrupt or foreign state files', function () {
   });
 
   describe('through deploy --detach and status, creating nothing', function () {
-    const sample = cliSample(inputs);
+    const sample = sampleByKind(inputs, STATE_KINDS, CLI_SAMPLE);
     const runs = new Map<BadFolder, { at: Laid; deploy: CliRun; status: CliRun }>();
     let workflowsBefore: string[];
 
