@@ -11,7 +11,7 @@ import { FailureTypes } from '../workflows/messages';
 import { isoSecond } from '../workflows/state';
 import type { Phase, PhaseFactory } from './phase';
 import { event, verdict } from './phase';
-import { beat, resumeCursor } from './work';
+import { beat, keepingAlive, resumeCursor } from './work';
 
 type Step = 'resource_group' | 'nsg' | 'vnet' | 'ssh_key';
 
@@ -83,9 +83,9 @@ export const setupNetworkPhase: PhaseFactory = (deps): Phase => ({
       });
     }
     const n = namesFor(ctx.deploymentId, ctx.config);
-    const ssh = await ensureSshKeyPair(
-      path.join(ctx.workDir, n.sshPrivateKeyPath),
-      `k0rdent-${ctx.deploymentId}`
+    // RSA 4096 waits for a thread of the pool; with many deployments at once that can outlast a heartbeat.
+    const ssh = await keepingAlive(
+      ensureSshKeyPair(path.join(ctx.workDir, n.sshPrivateKeyPath), `k0rdent-${ctx.deploymentId}`)
     );
     const { scope, nsg, vnet, sshKey } = plan(ctx, port, ssh.publicKey);
     const arm = deps.azure(ctx.cloud);

@@ -30,6 +30,19 @@ export function keepAlive(): void {
   ctx.heartbeat(lastReported.has(ctx) ? lastReported.get(ctx) : ctx.info.heartbeatDetails);
 }
 
+/**
+ * Awaits `work` while heartbeating every `everyMs` with the last cursor: for a wait that reports no
+ * progress of its own (a key generation queued behind others), so the heartbeat timeout never fires on it.
+ */
+export async function keepingAlive<T>(work: Promise<T>, everyMs = 1000): Promise<T> {
+  const ticker = setInterval(keepAlive, everyMs);
+  try {
+    return await work;
+  } finally {
+    clearInterval(ticker);
+  }
+}
+
 /** The cursor the previous attempt of this activity heartbeated, if any. */
 export function resumeCursor<T extends object>(): Partial<T> {
   const details: unknown = currentContext()?.info.heartbeatDetails;
