@@ -16,7 +16,7 @@ import { isoSecond } from '../workflows/state';
 import type { PhaseContext } from '../workflows/messages';
 import { FailureTypes } from '../workflows/messages';
 import type { PhaseDeps } from './phase';
-import { cancelSignal, keepAlive } from './work';
+import { cancelSignal, keepingAlive } from './work';
 
 /** How one command runs. */
 export interface ToolRunOptions {
@@ -42,8 +42,6 @@ export interface Toolbox {
   /** Whether a file in the deployment folder exists. */
   exists(relative: string): Promise<boolean>;
 }
-
-const HEARTBEAT_MS = 1000;
 
 /** A failed command as a typed failure, with its exit code and the end of its output. */
 export function commandFailure(what: string, result: RunResult): ApplicationFailure {
@@ -87,25 +85,24 @@ export function toolbox(deps: PhaseDeps, ctx: PhaseContext): Toolbox {
 
   const run = async (cmd: string, args: string[], opts: ToolRunOptions = {}): Promise<RunResult> => {
     const line = commandLine(cmd, args);
-    const ticker = setInterval(keepAlive, HEARTBEAT_MS);
     let result: RunResult;
     try {
-      result = await runCommand({
-        cmd,
-        args,
-        cwd: ctx.workDir,
-        env: hostAccess.env,
-        stdin: opts.stdin,
-        signal: cancelSignal(),
-        // 0: no command timeout; the activity's own timeouts bound the command.
-        timeoutMs:
-          opts.timeoutMs === 0 ? undefined : (opts.timeoutMs ?? commandTimeoutMs(ctx.config.timeouts)),
-      });
+      result = await keepingAlive(
+        runCommand({
+          cmd,
+          args,
+          cwd: ctx.workDir,
+          env: hostAccess.env,
+          stdin: opts.stdin,
+          signal: cancelSignal(),
+          // 0: no command timeout; the activity's own timeouts bound the command.
+          timeoutMs:
+            opts.timeoutMs === 0 ? undefined : (opts.timeoutMs ?? commandTimeoutMs(ctx.config.timeouts)),
+        })
+      );
     } catch (err) {
       await log(`${isoSecond(Date.now())} $ ${line}\n${(err as Error).message}\n`);
       throw failureOf(err);
-    } finally {
-      clearInterval(ticker);
     }
     const stdout = opts.secretOutput ? '(output withheld: it holds a secret)\n' : result.stdout;
     await log(`${isoSecond(Date.now())} $ ${line}\n${stdout}${result.stderr}[exit ${result.code}]\n`);
@@ -127,28 +124,27 @@ export function toolbox(deps: PhaseDeps, ctx: PhaseContext): Toolbox {
         () => false
       ),
     ssh: async (host, fn) => {
-      const ticker = setInterval(keepAlive, HEARTBEAT_MS);
       try {
-        return await withSsh(
-          {
-            name: host.name,
-            address: host.wireguardIp,
-            port: 22,
-            username: ctx.config.ssh.username,
-            privateKeyFile: file(names.sshPrivateKeyPath),
-          },
-          sshOptionsFrom(
-            ctx.config.timeouts,
-            file(names.knownHostsFile),
-            (address, port) => hostAccess.dial(names.wireguardInterface, address, port),
-            cancelSignal()
-          ),
-          fn
+        return await keepingAlive(
+          withSsh(
+            {
+              name: host.name,
+              address: host.wireguardIp,
+              port: 22,
+              username: ctx.config.ssh.username,
+              privateKeyFile: file(names.sshPrivateKeyPath),
+            },
+            sshOptionsFrom(
+              ctx.config.timeouts,
+              file(names.knownHostsFile),
+              (address, port) => hostAccess.dial(names.wireguardInterface, address, port),
+              cancelSignal()
+            ),
+            fn
+          )
         );
       } catch (err) {
         throw failureOf(err);
-      } finally {
-        clearInterval(ticker);
       }
     },
   };

@@ -32,7 +32,8 @@ export function keepAlive(): void {
 
 /**
  * Awaits `work` while heartbeating every `everyMs` with the last cursor: for a wait that reports no
- * progress of its own (a key generation queued behind others), so the heartbeat timeout never fires on it.
+ * progress of its own (a command, an SSH session, a key generation queued behind others), so the
+ * heartbeat timeout never fires on it.
  */
 export async function keepingAlive<T>(work: Promise<T>, everyMs = 1000): Promise<T> {
   const ticker = setInterval(keepAlive, everyMs);

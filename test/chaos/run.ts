@@ -176,6 +176,17 @@ async function textFiles(dir: string, where: string): Promise<Haystack[]> {
   return out;
 }
 
+/** True for a `failed` state not seen before, so the operator acts once per failure. */
+function failureTracker(): (st: DeploymentState) => boolean {
+  let seen = '';
+  return (st) => {
+    const key = `${st.lastUpdated} ${st.lastError ?? ''}`;
+    if (st.status !== 'failed' || key === seen) return false;
+    seen = key;
+    return true;
+  };
+}
+
 /** Waits for a reset workflow to close and returns its final state; a failed reset is asked again. */
 async function untilClosed(
   d: TestDeployment,
@@ -183,12 +194,11 @@ async function untilClosed(
   again: () => void
 ): Promise<DeploymentState> {
   const deadline = Date.now() + STEP_TIMEOUT_MS;
-  let failedSeen = '';
+  const newFailure = failureTracker();
   while (Date.now() < deadline) {
     if ((await d.handle.describe()).status.name !== 'RUNNING') return d.handle.result();
     const st = await d.handle.query(stateQuery).catch(() => undefined);
-    if (st?.status === 'failed' && st.lastUpdated + (st.lastError ?? '') !== failedSeen) {
-      failedSeen = st.lastUpdated + (st.lastError ?? '');
+    if (st && newFailure(st)) {
       log(`    reset failed (${st.lastError ?? ''}); operator asks again`);
       again();
       await d.handle.signal(resetSignal, { reason: 'chaos' });
@@ -231,16 +241,15 @@ export async function runOnce(seed: number, log: (line: string) => void): Promis
     d.handle.query(stateQuery).catch(() => undefined);
 
   /** Polls until `predicate` holds; a failed deployment is resumed as an operator would. */
-  const until = async (what: string, predicate: (st: DeploymentState) => boolean, onFailed = resume) => {
+  const until = async (what: string, predicate: (st: DeploymentState) => boolean) => {
     const deadline = Date.now() + STEP_TIMEOUT_MS;
-    let failedSeen = '';
+    const newFailure = failureTracker();
     for (;;) {
       const st = await query();
       if (st && predicate(st)) return st;
-      if (st?.status === 'failed' && st.lastUpdated + (st.lastError ?? '') !== failedSeen) {
-        failedSeen = st.lastUpdated + (st.lastError ?? '');
-        log(`    failed (${st.lastError ?? ''}); operator ${onFailed === resume ? 'resumes' : 'asks again'}`);
-        await onFailed();
+      if (st && newFailure(st)) {
+        log(`    failed (${st.lastError ?? ''}); operator resumes`);
+        await resume();
       }
       if (Date.now() > deadline)
         throw new Stuck(
