@@ -3,9 +3,12 @@
 
 FROM node:20.20.2-bookworm-slim AS build
 WORKDIR /app
+# The build compiles the emulated tools' small native program (dist/emulator-tools).
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
+COPY scripts/build-emulated-tools.sh ./scripts/
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 

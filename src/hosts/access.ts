@@ -7,7 +7,8 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { AzureTarget } from '../azure/target';
-import { errorMessage, worldCall } from '../emulator/tools/client';
+import { errorMessage, worldRequest } from '../emulator/tools/client';
+import { toolSocketFor } from '../emulator/tools/socket';
 
 /** The doors to a deployment's hosts. */
 export interface HostAccess {
@@ -17,17 +18,8 @@ export interface HostAccess {
   dial(iface: string, address: string, port: number): Promise<Duplex>;
 }
 
-/** Folder of the emulated `wg`, `wg-quick`, `k0sctl`, `helm`, `kubectl` and `az`. */
-export const EMULATED_TOOLS_BIN = path.resolve(
-  __dirname,
-  '..',
-  '..',
-  '..',
-  'src',
-  'emulator',
-  'tools',
-  'bin'
-);
+/** Folder of the emulated `wg`, `wg-quick`, `k0sctl`, `helm`, `kubectl` and `az` (built by `npm run build`). */
+export const EMULATED_TOOLS_BIN = path.resolve(__dirname, '..', '..', 'emulator-tools', 'bin');
 
 function connect(host: string, port: number): Promise<Duplex> {
   return new Promise((resolve, reject) => {
@@ -56,14 +48,14 @@ export function emulatorAccess(target: AzureTarget): HostAccess {
   const env: Record<string, string> = {
     PATH: `${EMULATED_TOOLS_BIN}${path.delimiter}${process.env.PATH ?? ''}`,
     K0RDENT_EMULATOR_URL: target.endpoint,
-    K0RDENT_EMULATOR_NODE: process.execPath,
+    K0RDENT_EMULATOR_TOOLS: toolSocketFor(target.endpoint),
   };
   if (target.caCertFile) env.K0RDENT_EMULATOR_CA = target.caCertFile;
   return {
     env,
     dial: async (iface, address, port) => {
       const query = new URLSearchParams({ interface: iface, address, port: String(port) });
-      const res = await worldCall(env, 'GET', `/world/route?${query.toString()}`);
+      const res = await worldRequest(env, 'GET', `/world/route?${query.toString()}`);
       const body = res.body as { host?: string; port?: number; error?: { code?: string } } | null;
       if (res.status !== 200 || !body?.host || !body.port)
         throw routeError(body?.error?.code ?? 'Unreachable', `${address}:${port}: ${errorMessage(res)}`);

@@ -21,6 +21,8 @@ import { ArmStore } from './state';
 import { tlsMaterial } from './tls';
 import type { ArmEmulator, ArmEmulatorInfo, ArmEmulatorOptions, EmulatorCounts } from './types';
 import type { WorldResponse } from '../hosts/types';
+import { startToolServer } from '../tools/server';
+import { toolSocketFor } from '../tools/socket';
 
 /** The public types of the emulator. */
 export type {
@@ -252,6 +254,13 @@ export async function startArmEmulator(opts: ArmEmulatorOptions = {}): Promise<A
   store.port = port;
   store.save();
   const endpoint = `https://${publicHost}:${port}`;
+  // The emulated tools' processes hand their commands over on this socket; they run against the world here.
+  const tools = await startToolServer(toolSocketFor(endpoint), (method, route, body) => {
+    const url = new URL(route, endpoint);
+    if (!url.pathname.startsWith('/world/')) throw new Error(`not a world route: ${route}`);
+    const text = body === undefined ? '' : JSON.stringify(body);
+    return hosts.handleWorld(method, url.pathname.slice('/world'.length), url.searchParams, text);
+  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -273,6 +282,7 @@ export async function startArmEmulator(opts: ArmEmulatorOptions = {}): Promise<A
           server.closeAllConnections();
         }),
         hosts.close(),
+        tools.close(),
       ]).then(() => store.save());
       return closing;
     },

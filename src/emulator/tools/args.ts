@@ -126,8 +126,3 @@ export function parseGoDuration(text: string): number | undefined {
   }
   return text.length ? total : undefined;
 }
-
-/** Waits `ms`. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-}

@@ -162,7 +162,7 @@ function print(io: ToolIO, args: ParsedArgs, value: unknown): void {
 }
 
 async function call(io: ToolIO, method: string, route: string, body?: unknown): Promise<unknown> {
-  const res = await worldCall(io.env, method, `/world/az/${route}`, body);
+  const res = await worldCall(io, method, `/world/az/${route}`, body);
   if (res.status === 200) return res.body;
   const code = (res.body as { error?: { code?: string } } | null)?.error?.code;
   throw new ToolError(`ERROR: ${errorMessage(res)}`, code === 'NotFound' ? 3 : 1);

@@ -3,14 +3,23 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import type { ToolFaultRule, ToolName, WorldResponse } from '../hosts/types';
 
-/** The streams and surroundings of one tool run. */
+/** Answers a `/world` call (`path` below the origin, like `/world/wireguard/show?interface=wg0`). */
+export type WorldCall = (method: string, path: string, body?: unknown) => Promise<WorldResponse>;
+
+/** The streams and surroundings of one tool run, as the tool's process had them. */
 export interface ToolIO {
   args: string[];
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** Process id of the tool's process (lock holders name it). */
+  pid: number;
   stdin(): Promise<string>;
   stdout(text: string): void;
   stderr(text: string): void;
+  /** The emulator's world the tool acts on. */
+  world: WorldCall;
+  /** Waits `ms`; rejects with ToolKilled as soon as the tool's process is gone. */
+  sleep(ms: number): Promise<void>;
 }
 
 /** A tool's run: resolves to its exit code. */
@@ -27,15 +36,40 @@ export class ToolError extends Error {
   }
 }
 
+/** The tool's process died mid-way (an injected crash): it exits 137 and reports nothing more. */
+export class ToolCrashed extends Error {
+  constructor(readonly tool: string) {
+    super(`${tool}: killed`);
+    this.name = 'ToolCrashed';
+  }
+}
+
+/** The tool's process was killed from outside: the run stops where it was and answers nothing. */
+export class ToolKilled extends Error {
+  constructor() {
+    super('the tool process is gone');
+    this.name = 'ToolKilled';
+  }
+}
+
+/** True for the two ways a tool's process ends without finishing its run. */
+export function diedMidway(err: unknown): boolean {
+  return err instanceof ToolCrashed || err instanceof ToolKilled;
+}
+
+/** Calls the tool's world; the answer's status is the caller's to judge. */
+export function worldCall(io: ToolIO, method: string, path: string, body?: unknown): Promise<WorldResponse> {
+  return io.world(method, path, body);
+}
+
 function emulatorUrl(env: NodeJS.ProcessEnv): URL {
   const base = env.K0RDENT_EMULATOR_URL;
-  if (!base)
-    throw new ToolError('K0RDENT_EMULATOR_URL is not set: this emulated tool has no world to act on');
+  if (!base) throw new ToolError('K0RDENT_EMULATOR_URL is not set: there is no emulator to ask');
   return new URL(base);
 }
 
-/** Calls the emulator; the answer's status is the caller's to judge. */
-export function worldCall(
+/** Asks the emulator's `/world` API over HTTPS (`K0RDENT_EMULATOR_URL`, `K0RDENT_EMULATOR_CA`). */
+export function worldRequest(
   env: NodeJS.ProcessEnv,
   method: string,
   path: string,
@@ -97,11 +131,10 @@ export async function toolStart(
   command: string,
   target?: string
 ): Promise<ToolFaultRule | undefined> {
-  const res = await worldCall(io.env, 'POST', '/world/tool/start', { tool, command, target });
+  const res = await worldCall(io, 'POST', '/world/tool/start', { tool, command, target });
   if (res.status !== 200) throw new ToolError(`emulator refused ${tool} ${command}: ${errorMessage(res)}`);
   const fault = (res.body as { fault?: ToolFaultRule } | null)?.fault;
-  if (fault?.kind === 'latency' && fault.latencyMs)
-    await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
+  if (fault?.kind === 'latency' && fault.latencyMs) await io.sleep(fault.latencyMs);
   if (fault?.kind === 'fail')
     throw new ToolError(fault.message ?? `injected failure in ${tool} ${command}`, fault.exitCode ?? 1);
   return fault?.kind === 'crash' ? fault : undefined;
@@ -109,11 +142,10 @@ export async function toolStart(
 
 /** Registers how a tool command ended. */
 export async function toolEnd(io: ToolIO, tool: ToolName, command: string, ok: boolean): Promise<void> {
-  await worldCall(io.env, 'POST', '/world/tool/end', { tool, command, ok });
+  await worldCall(io, 'POST', '/world/tool/end', { tool, command, ok });
 }
 
-/** Ends the process as a killed tool would, after the first half of its work. */
-export function crash(io: ToolIO, tool: ToolName, command: string): never {
-  io.stderr(`${tool} ${command}: killed\n`);
-  process.exit(137);
+/** Ends the run as a killed tool would, after the first half of its work. */
+export function crash(_io: ToolIO, tool: ToolName, command: string): never {
+  throw new ToolCrashed(`${tool} ${command}`);
 }

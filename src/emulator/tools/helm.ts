@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import type { FlagSpecs, ParsedArgs } from './args';
-import { ArgError, parseArgs, parseGoDuration, sleep } from './args';
+import { ArgError, parseArgs, parseGoDuration } from './args';
 import type { ToolIO, ToolMain } from './client';
 import { ToolError, crash, errorMessage, worldCall } from './client';
 import type { KubeAccess } from './kubeconfig';
@@ -105,7 +105,7 @@ function access(io: ToolIO, args: ParsedArgs, prefix: string): KubeAccess {
 }
 
 async function helmCall(io: ToolIO, a: KubeAccess, op: string, body: Record<string, unknown>) {
-  return worldCall(io.env, 'POST', `/world/helm/${op}`, {
+  return worldCall(io, 'POST', `/world/helm/${op}`, {
     auth: { server: a.server, token: a.token },
     ...body,
   });
@@ -243,7 +243,7 @@ async function installOrUpgrade(
     throw fail('--reset-values and --reuse-values cannot be used together');
   const values = await userValues(io, args);
   const a = access(io, args, mode === 'install' ? 'INSTALLATION FAILED: ' : '');
-  const holder = holderName('helm', command);
+  const holder = holderName(io, 'helm', command);
   return recorded(io, 'helm', command, release, async (crashFault) => {
     const namespace = namespaceOf(args, a);
     const begin = await helmCall(io, a, 'begin', {
@@ -271,7 +271,7 @@ async function installOrUpgrade(
     if (mode === 'upgrade-install' && plan.action === 'install' && format === 'table')
       io.stdout(`Release "${release}" does not exist. Installing it now.\n`);
     if (crashFault) crash(io, 'helm', command);
-    await sleep(plan.helmInstallMs);
+    await io.sleep(plan.helmInstallMs);
     const finish = await helmCall(io, a, 'finish', { release, namespace, holder });
     if (finish.status !== 200) {
       const prefix =
@@ -279,7 +279,7 @@ async function installOrUpgrade(
       throw fail(prefix + errorMessage(finish));
     }
     const done = finish.body as { release: StatusJson; waitMs: number };
-    if (args.bool('wait') && done.waitMs > 0) await sleep(done.waitMs);
+    if (args.bool('wait') && done.waitMs > 0) await io.sleep(done.waitMs);
     if (plan.action === 'upgrade' && format === 'table')
       io.stdout(`Release "${release}" has been upgraded. Happy Helming!\n`);
     io.stdout(printStatus(done.release, format));

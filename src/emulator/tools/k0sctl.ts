@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import type { ToolIO, ToolMain } from './client';
 import { ToolError, crash, errorMessage, worldCall } from './client';
 import type { FlagSpecs } from './args';
-import { ArgError, parseArgs, sleep } from './args';
+import { ArgError, parseArgs } from './args';
 import { holderName, recorded } from './run';
 import { publicKeyOf } from './ssh-key';
 
@@ -173,12 +173,12 @@ function duration(ms: number): string {
 async function apply(io: ToolIO, cfg: K0sctlConfig): Promise<number> {
   return recorded(io, 'k0sctl', 'apply', cfg.name, async (crashFault) => {
     const started = Date.now();
-    const holder = holderName('k0sctl', 'apply');
+    const holder = holderName(io, 'k0sctl', 'apply');
     io.stdout(`k0sctl ${VERSION} Copyright 2025, k0sctl authors.\n`);
     phase(io, 'Set k0s version');
     io.stdout(`INFO Using k0s version ${cfg.version}\n`);
     phase(io, 'Connect to hosts');
-    const begin = await worldCall(io.env, 'POST', '/world/k0sctl/apply-begin', { ...cfg, holder });
+    const begin = await worldCall(io, 'POST', '/world/k0sctl/apply-begin', { ...cfg, holder });
     if (begin.status !== 200) throw runFailure(io, 'apply', begin);
     const plan = begin.body as {
       k0sApplyMs: number;
@@ -197,19 +197,19 @@ async function apply(io: ToolIO, cfg: K0sctlConfig): Promise<number> {
     phase(io, 'Validate hosts');
     phase(io, 'Gather k0s facts');
     phase(io, 'Validate facts');
-    await sleep(plan.k0sApplyMs / 3);
+    await io.sleep(plan.k0sApplyMs / 3);
     if (plan.plan !== 'noop') {
       phase(io, 'Download k0s on hosts');
-      await sleep(plan.k0sApplyMs / 3);
+      await io.sleep(plan.k0sApplyMs / 3);
       phase(io, 'Configure k0s');
       phase(io, plan.plan === 'install' ? 'Initialize the k0s cluster' : 'Upgrade controllers');
-      await sleep(plan.k0sApplyMs / 3);
+      await io.sleep(plan.k0sApplyMs / 3);
       phase(io, plan.plan === 'install' ? 'Install workers' : 'Upgrade workers');
     } else {
-      await sleep((2 * plan.k0sApplyMs) / 3);
+      await io.sleep((2 * plan.k0sApplyMs) / 3);
     }
     phase(io, 'Release exclusive host lock');
-    const finish = await worldCall(io.env, 'POST', '/world/k0sctl/apply-finish', { name: cfg.name, holder });
+    const finish = await worldCall(io, 'POST', '/world/k0sctl/apply-finish', { name: cfg.name, holder });
     if (finish.status !== 200) throw runFailure(io, 'apply', finish);
     phase(io, 'Disconnect from hosts');
     io.stdout(`INFO ==> Finished in ${duration(Date.now() - started)}\n`);
@@ -222,7 +222,7 @@ async function apply(io: ToolIO, cfg: K0sctlConfig): Promise<number> {
 
 async function kubeconfig(io: ToolIO, cfg: K0sctlConfig): Promise<number> {
   return recorded(io, 'k0sctl', 'kubeconfig', cfg.name, async (crashFault) => {
-    const res = await worldCall(io.env, 'POST', '/world/k0sctl/kubeconfig', cfg);
+    const res = await worldCall(io, 'POST', '/world/k0sctl/kubeconfig', cfg);
     if (res.status !== 200) throw fatal(errorMessage(res));
     if (crashFault) crash(io, 'k0sctl', 'kubeconfig');
     io.stdout((res.body as { kubeconfig: string }).kubeconfig);
@@ -233,10 +233,10 @@ async function kubeconfig(io: ToolIO, cfg: K0sctlConfig): Promise<number> {
 async function reset(io: ToolIO, cfg: K0sctlConfig): Promise<number> {
   return recorded(io, 'k0sctl', 'reset', cfg.name, async (crashFault) => {
     const started = Date.now();
-    const holder = holderName('k0sctl', 'reset');
+    const holder = holderName(io, 'k0sctl', 'reset');
     io.stdout(`k0sctl ${VERSION} Copyright 2025, k0sctl authors.\n`);
     phase(io, 'Connect to hosts');
-    const begin = await worldCall(io.env, 'POST', '/world/k0sctl/reset-begin', { ...cfg, holder });
+    const begin = await worldCall(io, 'POST', '/world/k0sctl/reset-begin', { ...cfg, holder });
     if (begin.status !== 200) throw runFailure(io, 'reset', begin);
     const plan = begin.body as { k0sApplyMs: number; hosts: { address: string }[] };
     for (const h of plan.hosts) io.stdout(`INFO [ssh] ${h.address}:22: connected\n`);
@@ -244,11 +244,11 @@ async function reset(io: ToolIO, cfg: K0sctlConfig): Promise<number> {
     if (crashFault) crash(io, 'k0sctl', 'reset');
     phase(io, 'Gather k0s facts');
     phase(io, 'Reset workers');
-    await sleep(plan.k0sApplyMs / 2);
+    await io.sleep(plan.k0sApplyMs / 2);
     phase(io, 'Reset controllers');
-    await sleep(plan.k0sApplyMs / 2);
+    await io.sleep(plan.k0sApplyMs / 2);
     phase(io, 'Release exclusive host lock');
-    const finish = await worldCall(io.env, 'POST', '/world/k0sctl/reset-finish', { name: cfg.name, holder });
+    const finish = await worldCall(io, 'POST', '/world/k0sctl/reset-finish', { name: cfg.name, holder });
     if (finish.status !== 200) throw runFailure(io, 'reset', finish);
     phase(io, 'Disconnect from hosts');
     io.stdout(`INFO ==> Finished in ${duration(Date.now() - started)}\n`);

@@ -89,7 +89,7 @@ function access(io: ToolIO, args: ParsedArgs): KubeAccess {
 }
 
 async function kube(io: ToolIO, a: KubeAccess, op: string, body: Record<string, unknown>): Promise<unknown> {
-  const res = await worldCall(io.env, 'POST', `/world/kube/${op}`, {
+  const res = await worldCall(io, 'POST', `/world/kube/${op}`, {
     auth: { server: a.server, token: a.token },
     ...body,
   });

@@ -2,13 +2,13 @@
 import { hostname } from 'node:os';
 import type { ToolFaultRule, ToolName } from '../hosts/types';
 import type { ToolIO } from './client';
-import { toolEnd, toolStart } from './client';
+import { diedMidway, toolEnd, toolStart } from './client';
 
 /**
  * Runs one tool command between `toolStart` and `toolEnd`. A `fail` fault throws out of `toolStart`
  * before anything is done (the world answered that call, so no end is reported); a `crash` fault is
- * handed to `body`, which acts on its first half and then calls `crash()`. Any other failure is
- * reported as a failed end and rethrown.
+ * handed to `body`, which acts on its first half and then calls `crash()`. A process that dies mid-way
+ * (crashed or killed) reports no end; any other failure is reported as a failed end and rethrown.
  */
 export async function recorded(
   io: ToolIO,
@@ -22,7 +22,7 @@ export async function recorded(
   try {
     code = await body(fault);
   } catch (err) {
-    await toolEnd(io, tool, command, false).catch(() => undefined);
+    if (!diedMidway(err)) await toolEnd(io, tool, command, false).catch(() => undefined);
     throw err;
   }
   await toolEnd(io, tool, command, code === 0);
@@ -30,6 +30,6 @@ export async function recorded(
 }
 
 /** A holder name for locks and pending operations: which run of which tool. */
-export function holderName(tool: string, command: string): string {
-  return `${tool} ${command} (pid ${process.pid} on ${hostname()})`;
+export function holderName(io: ToolIO, tool: string, command: string): string {
+  return `${tool} ${command} (pid ${io.pid} on ${hostname()})`;
 }

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { formatProblems, parseWireguardConfig, validInterfaceName } from '../hosts/wireguard';
 import type { ToolFaultRule } from '../hosts/types';
 import type { ToolIO, ToolMain } from './client';
-import { ToolError, crash, errorMessage, toolEnd, toolStart, worldCall } from './client';
+import { ToolError, crash, errorMessage, worldCall } from './client';
+import { recorded } from './run';
 
 const USAGE = (self: string) =>
   `Usage: ${self} [ up | down | strip ] [ CONFIG_FILE | INTERFACE ]\n\n` +
@@ -62,7 +63,7 @@ async function up(io: ToolIO, arg: string, fault: ToolFaultRule | undefined): Pr
   const text = await readChecked(io, file ?? '');
   const { config, problems } = parseWireguardConfig(text);
   if (!config) throw new ToolError(`${formatProblems(file ?? iface, problems)}\nConfiguration parsing error`);
-  const res = await worldCall(io.env, 'POST', '/world/wireguard/up', {
+  const res = await worldCall(io, 'POST', '/world/wireguard/up', {
     interface: iface,
     config: text,
     file,
@@ -94,7 +95,7 @@ async function down(io: ToolIO, arg: string, fault: ToolFaultRule | undefined): 
     if (!config) throw new ToolError(`${formatProblems(file, problems)}\nConfiguration parsing error`);
   }
   if (fault) crash(io, 'wg-quick', 'down');
-  const res = await worldCall(io.env, 'POST', '/world/wireguard/down', { interface: iface });
+  const res = await worldCall(io, 'POST', '/world/wireguard/down', { interface: iface });
   if (res.status !== 200) throw new ToolError(`wg-quick: ${errorMessage(res)}`);
   io.stderr(`[#] ip link delete dev ${iface}\n`);
   return 0;
@@ -129,12 +130,7 @@ export const wgQuick: ToolMain = async (io) => {
   }
   if (command === 'strip') return strip(io, arg);
   const verb = command === 'up' ? 'up' : 'down';
-  const fault = await toolStart(io, 'wg-quick', verb, targetOf(arg));
-  let code = 1;
-  try {
-    code = verb === 'up' ? await up(io, arg, fault) : await down(io, arg, fault);
-    return code;
-  } finally {
-    await toolEnd(io, 'wg-quick', verb, code === 0);
-  }
+  return recorded(io, 'wg-quick', verb, targetOf(arg), (fault) =>
+    verb === 'up' ? up(io, arg, fault) : down(io, arg, fault)
+  );
 };

@@ -6,7 +6,8 @@ import { generateWireguardKeyPair, wireguardPublicKey } from '../../hosts/keys';
 import type { WireguardInterfaceShow } from '../hosts/types';
 import { formatShow, formatShowField } from '../hosts/wireguard';
 import type { ToolIO, ToolMain } from './client';
-import { ToolError, crash, errorMessage, toolEnd, toolStart, worldCall } from './client';
+import { ToolError, crash, errorMessage, worldCall } from './client';
+import { recorded } from './run';
 
 const USAGE =
   'Usage: wg <cmd> [<args>]\n\n' +
@@ -21,13 +22,13 @@ const SHOW_USAGE =
   'allowed-ips | latest-handshakes | persistent-keepalive]\n';
 
 async function interfaces(io: ToolIO): Promise<string[]> {
-  const res = await worldCall(io.env, 'GET', '/world/wireguard/show');
+  const res = await worldCall(io, 'GET', '/world/wireguard/show');
   if (res.status !== 200) throw new ToolError(`wg: ${errorMessage(res)}`);
   return (res.body as { interfaces: string[] }).interfaces;
 }
 
 async function showOf(io: ToolIO, iface: string): Promise<WireguardInterfaceShow> {
-  const res = await worldCall(io.env, 'GET', `/world/wireguard/show?interface=${encodeURIComponent(iface)}`);
+  const res = await worldCall(io, 'GET', `/world/wireguard/show?interface=${encodeURIComponent(iface)}`);
   if (res.status === 404) throw new ToolError(errorMessage(res));
   if (res.status !== 200) throw new ToolError(`wg: ${errorMessage(res)}`);
   return res.body as WireguardInterfaceShow;
@@ -71,21 +72,12 @@ export const wg: ToolMain = async (io) => {
   const [command = 'show', ...args] = io.args;
   switch (command) {
     case 'show': {
-      const fault = await toolStart(
-        io,
-        'wg',
-        'show',
-        args[0] === 'all' || args[0] === 'interfaces' ? undefined : args[0]
-      );
-      // A crash of `wg show` has no first half: it dies before printing.
-      if (fault) crash(io, 'wg', 'show');
-      let code = 1;
-      try {
-        code = await show(io, args);
-        return code;
-      } finally {
-        await toolEnd(io, 'wg', 'show', code === 0);
-      }
+      const target = args[0] === 'all' || args[0] === 'interfaces' ? undefined : args[0];
+      return recorded(io, 'wg', 'show', target, async (fault) => {
+        // A crash of `wg show` has no first half: it dies before printing.
+        if (fault) crash(io, 'wg', 'show');
+        return show(io, args);
+      });
     }
     case 'genkey':
       io.stdout(`${generateWireguardKeyPair().privateKey}\n`);

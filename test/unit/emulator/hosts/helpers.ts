@@ -17,6 +17,7 @@ import type { ArmEmulator, ArmEmulatorOptions } from '../../../../src/emulator/a
 import { startArmEmulator } from '../../../../src/emulator/arm';
 import type { ClusterPart, HostTimings, WorldServices } from '../../../../src/emulator/hosts/types';
 import { EMULATED_TOOLS_BIN, emulatorAccess } from '../../../../src/hosts/access';
+import { toolSocketFor } from '../../../../src/emulator/tools/socket';
 import type { WireguardKeyPair } from '../../../../src/hosts/keys';
 import { ensureSshKeyPair, generateWireguardKeyPair } from '../../../../src/hosts/keys';
 import type { RunResult } from '../../../../src/hosts/run-command';
@@ -103,7 +104,7 @@ export async function startWorld(
     env: {
       K0RDENT_EMULATOR_URL: arm.endpoint,
       K0RDENT_EMULATOR_CA: caFile,
-      K0RDENT_EMULATOR_NODE: process.execPath,
+      K0RDENT_EMULATOR_TOOLS: toolSocketFor(arm.endpoint),
     },
     close: async () => {
       await arm.close();
@@ -268,7 +269,7 @@ export async function writeConfig(world: World, iface: string, text: string): Pr
   return file;
 }
 
-/** Runs an emulated tool through its shim in `bin/`. */
+/** Runs an emulated tool as the phases do, as a process from `EMULATED_TOOLS_BIN`. */
 export function tool(world: World, name: string, args: string[], stdin?: string): Promise<RunResult> {
   return runCommand({
     cmd: path.join(EMULATED_TOOLS_BIN, name),

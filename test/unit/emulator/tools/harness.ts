@@ -1,23 +1,21 @@
 /**
- * Runs the emulated tools as the phases do, as child processes of `dist/src/emulator/tools/main.js`,
- * against a small HTTPS emulator that answers `/world/tool/*` itself and hands the rest to a cluster part.
+ * Runs the emulated tools as the phases do, as child processes from `EMULATED_TOOLS_BIN`, against a small
+ * tool server whose world answers `/world/tool/*` itself and hands the rest to a cluster part.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { k0sRoles, renderK0sctlConfig } from '../../../../src/cluster/k0sctl';
 import { defaultConfig } from '../../../../src/config/defaults';
 import { namesFor } from '../../../../src/config/naming';
 import type { DeploymentNames } from '../../../../src/config/types';
-import { tlsMaterial } from '../../../../src/emulator/arm/tls';
 import { createClusterPart } from '../../../../src/emulator/hosts/cluster';
-import type { ClusterPart, ToolFaultRule } from '../../../../src/emulator/hosts/types';
+import type { ClusterPart, ToolFaultRule, WorldResponse } from '../../../../src/emulator/hosts/types';
+import type { ToolServer } from '../../../../src/emulator/tools/server';
+import { startToolServer } from '../../../../src/emulator/tools/server';
+import { EMULATED_TOOLS_BIN } from '../../../../src/hosts/access';
 import { TestServices, sshKeyPair } from '../cluster/world';
-
-const MAIN = path.resolve(__dirname, '..', '..', '..', '..', 'src', 'emulator', 'tools', 'main.js');
 
 /** How a tool run ended. */
 export interface ToolRun {
@@ -42,9 +40,7 @@ export class ToolHarness {
   readonly calls: ToolCall[] = [];
   faults: ToolFaultRule[] = [];
   names: DeploymentNames;
-  private server?: https.Server;
-  private url = '';
-  private caFile = '';
+  private tools?: ToolServer;
   dir = '';
 
   constructor(readonly deploymentId = 'k0rdent-t00lt3st') {
@@ -65,26 +61,9 @@ export class ToolHarness {
 
   async start(): Promise<void> {
     this.dir = await mkdtemp(path.join(os.tmpdir(), 'k0rdent-tools-'));
-    const { cert, key } = await tlsMaterial();
-    this.caFile = path.join(this.dir, 'emulator-ca.pem');
-    await writeFile(this.caFile, cert);
-    this.server = https.createServer({ cert, key }, (req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        const reply = (status: number, body: unknown) => {
-          res.writeHead(status, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(body));
-        };
-        void this.answer(req.method ?? 'GET', req.url ?? '/', text).then(
-          (r) => reply(r.status, r.body),
-          (err: unknown) => reply(500, { error: { code: 'TestHarness', message: String(err) } })
-        );
-      });
-    });
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    this.url = `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.tools = await startToolServer(path.join(this.dir, 'tools.sock'), (method, route, body) =>
+      this.answer(method, route, body)
+    );
     const { publicKey, privatePem } = await sshKeyPair();
     await mkdir(path.join(this.dir, 'azure-resources'), { recursive: true });
     await writeFile(path.join(this.dir, this.names.sshPrivateKeyPath), privatePem, { mode: 0o600 });
@@ -106,20 +85,15 @@ export class ToolHarness {
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await this.tools?.close();
     await rm(this.dir, { recursive: true, force: true });
   }
 
-  private async answer(
-    method: string,
-    rawUrl: string,
-    text: string
-  ): Promise<{ status: number; body: unknown }> {
+  private async answer(method: string, rawUrl: string, body: unknown): Promise<WorldResponse> {
     const url = new URL(rawUrl, 'https://emulator');
     if (!url.pathname.startsWith('/world/'))
       return { status: 404, body: { error: { code: 'NotFound', message: url.pathname } } };
     const route = url.pathname.slice('/world'.length);
-    const body = text === '' ? undefined : (JSON.parse(text) as unknown);
     if (route === '/tool/start') {
       const b = body as { tool: string; command: string; target?: string };
       this.calls.push({ kind: 'start', ...b });
@@ -151,13 +125,12 @@ export class ToolHarness {
     opts: { stdin?: string; env?: Record<string, string> } = {}
   ): Promise<ToolRun> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [MAIN, tool, ...args], {
+      const child = spawn(path.join(EMULATED_TOOLS_BIN, tool), args, {
         cwd: this.dir,
         env: {
           PATH: process.env.PATH ?? '',
           HOME: this.dir,
-          K0RDENT_EMULATOR_URL: this.url,
-          K0RDENT_EMULATOR_CA: this.caFile,
+          K0RDENT_EMULATOR_TOOLS: this.tools?.socketPath ?? '',
           ...opts.env,
         },
       });
