@@ -83,11 +83,10 @@ export const setupNetworkPhase: PhaseFactory = (deps): Phase => ({
       });
     }
     const n = namesFor(ctx.deploymentId, ctx.config);
-    // RSA 4096 waits for a thread of the pool; with many deployments at once that can outlast a heartbeat.
-    const ssh = await keepingAlive(
-      ensureSshKeyPair(path.join(ctx.workDir, n.sshPrivateKeyPath), `k0rdent-${ctx.deploymentId}`)
-    );
-    const { scope, nsg, vnet, sshKey } = plan(ctx, port, ssh.publicKey);
+    // The key is made while ARM builds the network: only the SSH key resource waits for it.
+    const key = ensureSshKeyPair(path.join(ctx.workDir, n.sshPrivateKeyPath), `k0rdent-${ctx.deploymentId}`);
+    key.catch(() => undefined);
+    const { scope, nsg, vnet } = plan(ctx, port);
     const arm = deps.azure(ctx.cloud);
     const done = new Set<Step>(resumeCursor<{ done: Step[] }>().done ?? []);
     const step = async (name: Step, work: () => Promise<unknown>) => {
@@ -104,10 +103,15 @@ export const setupNetworkPhase: PhaseFactory = (deps): Phase => ({
         await step('nsg', () => arm.ensureNsg(scope, nsg));
         await step('vnet', () => arm.ensureVnet(scope, vnet));
       })(),
-      step('ssh_key', () => arm.ensureSshPublicKey(scope, sshKey)),
+      (async () => {
+        // A key waiting for a free generation thread heartbeats meanwhile.
+        const { publicKey } = await keepingAlive(key);
+        await step('ssh_key', () => arm.ensureSshPublicKey(scope, { name: n.sshKeyResource, publicKey }));
+      })(),
     ]);
     // Both branches have stopped before a failure leaves the activity.
     for (const branch of branches) if (branch.status === 'rejected') throw branch.reason;
+    await key;
     const now = isoSecond(Date.now());
     return {
       patch: {

@@ -1,8 +1,8 @@
 /** WireGuard (X25519) and SSH (RSA) key pairs, written to 0600 files; only public halves leave this module. */
-import { createPrivateKey, createPublicKey, generateKeyPair, generateKeyPairSync } from 'node:crypto';
-import { promisify } from 'node:util';
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { generateRsaKey } from './keygen';
 
 const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 
@@ -85,9 +85,12 @@ export function sshMpint(b64url: string): Buffer {
   return sshString(bytes);
 }
 
+/** Key generations under way in this process, by private key file. */
+const generating = new Map<string, Promise<string>>();
+
 /**
  * Returns the deployment's SSH public key line, generating an RSA 4096 pair (private key 0600, PEM) only
- * when the private key file does not exist.
+ * when the private key file does not exist; concurrent calls for one file share one generation.
  */
 export async function ensureSshKeyPair(
   privFile: string,
@@ -101,10 +104,16 @@ export async function ensureSshKeyPair(
   }
   const created = pem === undefined;
   if (pem === undefined) {
-    // RSA 4096 takes seconds: off the event loop, so the worker keeps heartbeating and running workflows.
-    const { privateKey } = await promisify(generateKeyPair)('rsa', { modulusLength: 4096 });
-    pem = privateKey.export({ format: 'pem', type: 'pkcs1' }).toString();
-    await writeSecretFile(privFile, pem);
+    let making = generating.get(privFile);
+    if (!making) {
+      making = generateRsaKey(4096).then(async (made) => {
+        await writeSecretFile(privFile, made);
+        return made;
+      });
+      generating.set(privFile, making);
+      void making.finally(() => generating.delete(privFile)).catch(() => undefined);
+    }
+    pem = await making;
   }
   const jwk = createPublicKey(createPrivateKey(pem)).export({ format: 'jwk' });
   const blob = Buffer.concat([
