@@ -26,11 +26,16 @@ async function upInterfaces(tools: Toolbox, ctx: PhaseContext): Promise<string[]
   return result.code === 0 ? result.stdout.split(/\s+/).filter(Boolean) : [];
 }
 
-async function handshakes(tools: Toolbox, ctx: PhaseContext, iface: string): Promise<Map<string, number>> {
+/** Latest handshake per peer key on `iface`; undefined when there is no such interface. */
+async function handshakes(
+  tools: Toolbox,
+  ctx: PhaseContext,
+  iface: string
+): Promise<Map<string, number> | undefined> {
   const [cmd, ...pre] = commandWords(ctx.config.orchestrator.wg_command, {});
   const result = await tools.run(cmd, [...pre, 'show', iface, 'latest-handshakes'], { allowFailure: true });
   const seen = new Map<string, number>();
-  if (result.code !== 0) return seen;
+  if (result.code !== 0) return undefined;
   for (const line of result.stdout.split('\n')) {
     const [key, ts] = line.trim().split(/\s+/);
     if (key && ts) seen.set(key, Number(ts));
@@ -59,9 +64,10 @@ export const connectVpnPhase: PhaseFactory = (deps): Phase => ({
   async check(ctx) {
     const names = namesFor(ctx.deploymentId, ctx.config);
     const tools = toolbox(deps, ctx);
-    if (!(await upInterfaces(tools, ctx)).includes(names.wireguardInterface))
-      return verdict([`tunnel ${names.wireguardInterface} is down`]);
-    const silent = silentPeers(ctx, names, await handshakes(tools, ctx, names.wireguardInterface));
+    // One `wg show`: it fails when the interface is gone.
+    const seen = await handshakes(tools, ctx, names.wireguardInterface);
+    if (seen === undefined) return verdict([`tunnel ${names.wireguardInterface} is down`]);
+    const silent = silentPeers(ctx, names, seen);
     return verdict(silent.length ? [`no recent WireGuard handshake from ${silent.join(', ')}`] : []);
   },
 
@@ -83,10 +89,14 @@ export const connectVpnPhase: PhaseFactory = (deps): Phase => ({
       {
         what: `WireGuard handshakes on ${iface}`,
         timeoutMs: ctx.config.timeouts.cloud_init_timeout * 1000,
-        intervalMs: 1000,
+        ...tools.poll,
       },
       async () => {
-        const silent = silentPeers(ctx, names, await handshakes(tools, ctx, iface));
+        const silent = silentPeers(
+          ctx,
+          names,
+          (await handshakes(tools, ctx, iface)) ?? new Map<string, number>()
+        );
         return silent.length === 0
           ? { done: true, value: undefined }
           : { done: false, observed: `waiting for ${silent.join(', ')}` };

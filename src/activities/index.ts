@@ -9,7 +9,8 @@ import type { HostAccess } from '../hosts/access';
 import { accessFor } from '../hosts/access';
 import type { PhaseName } from '../workflows/phases';
 import { PHASE_NAMES, activityNames } from '../workflows/phases';
-import type { CheckResult, PhaseContext, PhaseResult } from '../workflows/messages';
+import type { CheckResult, PhaseContext, PhaseRequest, PhaseResult } from '../workflows/messages';
+import { resolveContext } from './config-source';
 import { connectVpnPhase } from './connect-vpn';
 import { createVmsPhase } from './create-vms';
 import { installAzureCsiPhase } from './install-azure-csi';
@@ -41,6 +42,7 @@ export const PHASE_FACTORIES: Record<PhaseName, PhaseFactory> = {
 };
 
 type PhaseActivity<R> = (ctx: PhaseContext) => Promise<R>;
+type PhaseRequestActivity<R> = (request: PhaseRequest) => Promise<R>;
 
 /** How `defaultDeps` builds ARM adapters; everything has a default. */
 export interface AzureDepsOptions {
@@ -79,13 +81,13 @@ export function defaultDeps(azure: AzureDepsOptions = {}): PhaseDeps {
 function instrument(name: PhaseName, phase: Phase, deps: PhaseDeps) {
   const names = activityNames(name);
   const run =
-    <R>(verb: 'check' | 'apply' | 'rollback', fn: PhaseActivity<R>): PhaseActivity<R> =>
-    async (ctx) => {
-      const ledger = deps.ledger(ctx.workDir);
+    <R>(verb: 'check' | 'apply' | 'rollback', fn: PhaseActivity<R>): PhaseRequestActivity<R> =>
+    async (request) => {
+      const ledger = deps.ledger(request.workDir);
       if (verb === 'apply') await ledger.count(name, 'applyStarted');
       try {
         await ledger.maybeFail(`${name}.${verb}`);
-        const result = await fn(ctx);
+        const result = await fn(await resolveContext(request));
         if (verb === 'apply') await ledger.count(name, 'applyCompleted');
         if (verb === 'rollback') await ledger.count(name, 'rollbackCompleted');
         return result;
@@ -103,7 +105,7 @@ function instrument(name: PhaseName, phase: Phase, deps: PhaseDeps) {
 
 /** Builds the activities object registered on the worker. */
 export function createActivities(deps: PhaseDeps = defaultDeps()) {
-  const phaseActivities: Record<string, PhaseActivity<CheckResult | PhaseResult>> = {};
+  const phaseActivities: Record<string, PhaseRequestActivity<CheckResult | PhaseResult>> = {};
   for (const name of PHASE_NAMES)
     Object.assign(phaseActivities, instrument(name, PHASE_FACTORIES[name](deps), deps));
   return { ...phaseActivities, projectState, archiveState, recordHistory };

@@ -23,7 +23,8 @@ import type {
   ComponentsRequest,
   DeploymentInput,
   DeploymentState,
-  PhaseContext,
+  DeploymentFacts,
+  PhaseRequest,
   PhaseResult,
   ResetRequest,
   RollbackRequest,
@@ -39,7 +40,8 @@ import {
   rollbackUpdate,
   stateQuery,
 } from './messages';
-import type { PhaseDef, PhaseName } from './phases';
+import { jsonDigest } from './digest';
+import type { FactRead, PhaseDef, PhaseName } from './phases';
 import { PHASES, PHASE_NAMES, activityNames, phaseDef, phaseEnabled, phaseIndex } from './phases';
 import {
   addEvent,
@@ -54,7 +56,7 @@ import {
 } from './state';
 
 type Activities = ReturnType<typeof createActivities>;
-type PhaseFn<R> = (ctx: PhaseContext) => Promise<R>;
+type PhaseFn<R> = (request: PhaseRequest) => Promise<R>;
 
 type Request = { kind: 'rollback'; req: RollbackRequest } | { kind: 'reset'; req: ResetRequest };
 
@@ -192,34 +194,72 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     );
   });
 
+  // What the search attributes hold now: set by the client at start, then only changed values are sent.
+  const shown = new Map<string, string>();
+  for (const pair of workflowInfo().typedSearchAttributes.getAll()) {
+    if (typeof pair.value === 'string') shown.set(pair.key.name, pair.value);
+  }
+  // Transitions that the next step follows at once are written with it, in one projection.
+  const folding = patched('folded-projections');
   const project = async () => {
     dirty = false;
-    upsertSearchAttributes([
+    const attributes = [
       { key: SearchAttributeKeys.deploymentId, value: state.deploymentId },
       { key: SearchAttributeKeys.phase, value: state.phase },
       { key: SearchAttributeKeys.status, value: state.status },
-    ]);
+    ];
+    if (patched('search-attributes-on-change')) {
+      const changed = attributes.filter((a) => shown.get(a.key.name) !== a.value);
+      for (const a of changed) shown.set(a.key.name, a.value);
+      if (changed.length > 0) upsertSearchAttributes(changed);
+    } else {
+      upsertSearchAttributes(attributes);
+    }
     setCurrentDetails(detailsMarkdown(state));
-    await local.projectState({
-      workDir: input.workDir,
-      state,
-      writePrivateKeys: input.config.orchestrator.write_private_keys_to_state,
-    });
+    try {
+      await local.projectState({
+        workDir: input.workDir,
+        state,
+        writePrivateKeys: input.config.orchestrator.write_private_keys_to_state,
+      });
+    } catch (err) {
+      // Not written (a cancelled scope): the next step writes it.
+      dirty = true;
+      throw err;
+    }
+  };
+  /** A transition the next step writes along with its own (at once when folding is off). */
+  const settled = async () => {
+    if (folding) dirty = true;
+    else await project();
   };
 
-  const context = (phase: PhaseName): PhaseContext => ({
-    deploymentId: state.deploymentId,
-    workDir: input.workDir,
-    phase,
-    config: input.config,
-    flags: state.flags,
-    facts: state.facts,
-    cloud: input.cloud,
-  });
+  const inputDigest = jsonDigest([input.config, input.cloud]);
+  const context = (phase: PhaseName): PhaseRequest =>
+    patched('slim-phase-request')
+      ? {
+          deploymentId: state.deploymentId,
+          workDir: input.workDir,
+          phase,
+          inputDigest,
+          flags: state.flags,
+          facts: phaseFacts(state.facts, phaseDef(phase).reads ?? []),
+        }
+      : {
+          deploymentId: state.deploymentId,
+          workDir: input.workDir,
+          phase,
+          config: input.config,
+          flags: state.flags,
+          facts: state.facts,
+          cloud: input.cloud,
+        };
 
-  const call = <R>(acts: Activities, name: string, phase: PhaseName): Promise<R> => {
+  const call = async <R>(acts: Activities, name: string, phase: PhaseName): Promise<R> => {
     const fn = (acts as unknown as Record<string, PhaseFn<R>>)[name];
     if (!fn) throw ApplicationFailure.nonRetryable(`no activity ${name}`, 'InvalidConfig');
+    // The world sees every state the workflow waits in.
+    if (folding && dirty) await project();
     return fn(context(phase));
   };
 
@@ -264,6 +304,8 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     let outcome: 'held' | 'restored' = 'held';
     for (const required of (phaseDef(phase).requires ?? []) as PhaseName[]) {
       if (state.phases[required].status !== 'completed') continue;
+      // Completed by the step just before this one: nothing can have drifted in between.
+      if (justCompleted === required && patched('fresh-requirement-not-rechecked')) continue;
       const names = activityNames(required);
       const verdict = await wrap(() => call<CheckResult>(checks, names.check, required));
       if (verdict.upToDate) continue;
@@ -296,6 +338,8 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       return 'stopped';
     }
   };
+  // The phase the last forward step completed, until another step starts.
+  let justCompleted: PhaseName | undefined;
   // Phases whose failure already led to restoring what they need, so a second failure is final.
   const restoredAfterFailure = new Set<PhaseName>();
 
@@ -325,7 +369,9 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       return;
     }
     if (rec.status === 'skipped') setPhaseStatus(state, phase, 'pending', now());
-    if (patched('required-phases-rechecked') && (await ensureRequired(phase)) === 'stopped') return;
+    const required = await (patched('required-phases-rechecked') ? ensureRequired(phase) : 'held');
+    justCompleted = undefined;
+    if (required === 'stopped') return;
     const names = activityNames(phase);
     if (state.phases[phase].status === 'completed') {
       let verdict: CheckResult;
@@ -386,13 +432,15 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       phase,
     });
     cursor++;
-    await project();
+    justCompleted = phase;
+    await settled();
   };
 
   /** Undoes `plan` newest first; false when a rollback failed (recorded, the rewind stops). */
   const rollBack = async (plan: PhaseName[]): Promise<boolean> =>
     // Teardown must finish even if another request arrives meanwhile.
     CancellationScope.nonCancellable(async () => {
+      justCompleted = undefined;
       for (const phase of plan) {
         setPhaseStatus(state, phase, 'rolling_back', now());
         await project();
@@ -421,7 +469,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
           message: `Phase rolled back: ${phase}`,
           phase,
         });
-        await project();
+        await settled();
       }
       return true;
     });
@@ -593,6 +641,18 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       await continueAsNew<typeof deploymentWorkflow>({ ...input, adopted: undefined, carried: state });
     }
   }
+}
+
+/** The facts a phase reads (`PhaseDef.reads`); the rest stays in the workflow. */
+function phaseFacts(facts: DeploymentFacts, reads: readonly FactRead[]): DeploymentFacts {
+  const port = facts.values.wireguard_port;
+  return {
+    values: reads.includes('wireguard_port') && port !== undefined ? { wireguard_port: port } : {},
+    vm_states: reads.includes('vm_states') ? facts.vm_states : {},
+    wireguard_peers: reads.includes('wireguard_peers') ? facts.wireguard_peers : {},
+    artifacts: {},
+    clusters: {},
+  };
 }
 
 function inputProblem(input: DeploymentInput | undefined): string | undefined {

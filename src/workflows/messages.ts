@@ -280,7 +280,7 @@ export const SearchAttributeKeys = {
   status: defineSearchAttributeKey(SearchAttributeNames.status, SearchAttributeType.KEYWORD),
 } as const;
 
-/** What every phase activity receives: references and public facts, never secrets. */
+/** What every phase activity works with: references and public facts, never secrets. */
 export interface PhaseContext {
   deploymentId: string;
   workDir: string;
@@ -289,6 +289,18 @@ export interface PhaseContext {
   flags: DeploymentFlags;
   facts: DeploymentFacts;
   cloud: AzureTarget;
+}
+
+/**
+ * What the workflow sends a phase activity. The config and the Azure target are in the workflow's input
+ * already, so a request names them by digest and the activity reads them from the run's start event (once
+ * per worker); histories recorded before that carry them whole. Only the facts the phase reads are sent.
+ */
+export interface PhaseRequest extends Omit<PhaseContext, 'config' | 'cloud'> {
+  config?: K0rdentConfig;
+  cloud?: AzureTarget;
+  /** `jsonDigest([config, cloud])` of the workflow input. */
+  inputDigest?: string;
 }
 
 /** What a phase's `check` observed. */

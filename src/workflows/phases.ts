@@ -25,7 +25,12 @@ export interface PhaseDef {
    * the VMs or the cluster): checked just before it runs, and run again alone when they drifted.
    */
   readonly requires?: readonly string[];
+  /** The facts its activities read; a phase request carries only these. */
+  readonly reads?: readonly FactRead[];
 }
+
+/** A part of the facts a phase reads: the tunnel port, the VMs' addresses, the peers' public keys. */
+export type FactRead = 'wireguard_port' | 'vm_states' | 'wireguard_peers';
 
 /** The eleven phases in execution order. */
 export const PHASES = [
@@ -34,23 +39,44 @@ export const PHASES = [
     title: 'Deployment preparation',
     statusLabel: 'Prepare deployment',
     kind: 'local',
+    reads: ['wireguard_port', 'wireguard_peers'],
   },
-  { name: 'setup_network', title: 'Azure network setup', statusLabel: 'Setup network', kind: 'cloud' },
+  {
+    name: 'setup_network',
+    title: 'Azure network setup',
+    statusLabel: 'Setup network',
+    kind: 'cloud',
+    reads: ['wireguard_port', 'vm_states'],
+  },
   {
     name: 'create_vms',
     title: 'Azure VM creation',
     statusLabel: 'Create VMs',
     kind: 'vms',
     parallelOverVms: true,
+    reads: ['vm_states'],
   },
-  { name: 'setup_vpn', title: 'WireGuard VPN setup', statusLabel: 'Setup VPN', kind: 'local' },
-  { name: 'connect_vpn', title: 'WireGuard VPN connection', statusLabel: 'Connect VPN', kind: 'host' },
+  {
+    name: 'setup_vpn',
+    title: 'WireGuard VPN setup',
+    statusLabel: 'Setup VPN',
+    kind: 'local',
+    reads: ['wireguard_port', 'vm_states', 'wireguard_peers'],
+  },
+  {
+    name: 'connect_vpn',
+    title: 'WireGuard VPN connection',
+    statusLabel: 'Connect VPN',
+    kind: 'host',
+    reads: ['wireguard_peers'],
+  },
   {
     name: 'install_k0s',
     title: 'k0s installation',
     statusLabel: 'Install k0s',
     kind: 'cluster',
     requires: ['connect_vpn'],
+    reads: ['wireguard_peers'],
   },
   {
     name: 'install_k0rdent',

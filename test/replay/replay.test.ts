@@ -20,7 +20,9 @@ interface RawEvent {
 }
 
 describe('replay of committed histories', () => {
-  const names = ['full-deployment', 'worker-killed', 'rollback-resume', 'failed-resume'];
+  // The current shapes, and those recorded before phase requests named their config by digest (v1-*).
+  const cases = ['full-deployment', 'worker-killed', 'rollback-resume', 'failed-resume'];
+  const names = [...cases, ...cases.map((c) => `v1-${c}`)];
 
   for (const name of names) {
     it(`replays ${name} with the current workflow code`, async () => {
