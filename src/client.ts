@@ -13,11 +13,18 @@ import {
 import type { WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { LogLevel } from '@temporalio/worker';
-import { ConfigError, loadConfigFile, resolveConfigPath } from './config/load';
+import {
+  ConfigError,
+  DEFAULT_CONFIG_FILE,
+  USER_CONFIG_FILE,
+  loadConfigFile,
+  resolveConfigPath,
+} from './config/load';
 import { kofSettingsIssues } from './config/validate';
 import { deployerIdentity, readClusterId, readOrCreateClusterId } from './config/naming';
 import { activityPolicy } from './config/policy';
-import type { K0rdentConfig } from './config/types';
+import { DEFAULT_CONFIG } from './config/defaults';
+import type { K0rdentConfig, WorkerTuning } from './config/types';
 import { azureTarget, emulatorTarget } from './azure/target';
 import { ensureArmEmulator } from './emulator/processes';
 import { importLegacyState, readStateFile } from './state/legacy';
@@ -59,7 +66,10 @@ commands:
   rollback --to PHASE [--resume] roll back to PHASE (and continue at once with --resume)
   resume                        continue after a failure or a rollback
   reset    [--yes]              undo everything, archive the state to old_deployments/, end the deployment
-  worker                        run a worker (keeps deployments moving while nothing else runs)
+  worker   [--task-queue Q] [--config FILE] [--tuner fixed|resource] [--max-workflow-tasks N]
+           [--max-activities N] [--max-local-activities N] [--keygen-threads N]
+           run a worker (keeps deployments moving while nothing else runs); load limits from
+           orchestrator.worker of the config, then the flags
   demo                          dev server + Web UI + worker + a full deployment in the local world
 
 common options:
@@ -237,10 +247,10 @@ async function watch(
 const settled = (s: DeploymentState) =>
   s.status === 'completed' || s.status === 'failed' || s.status === 'paused';
 
-async function startEmbeddedWorker(workDir: string, taskQueue: string) {
+async function startEmbeddedWorker(workDir: string, taskQueue: string, tuning: WorkerTuning) {
   const settings = connectionSettings();
   const connection = await NativeConnection.connect(settings.options);
-  const worker = await createWorker({ connection, namespace: settings.namespace, taskQueue });
+  const worker = await createWorker({ connection, namespace: settings.namespace, taskQueue, tuning });
   const running = worker.run().finally(() => connection.close());
   return {
     async stop() {
@@ -361,7 +371,9 @@ async function deploy(args: string[]): Promise<number> {
   if (uiUrl) console.log(`Web UI: ${uiUrl}/namespaces/default/workflows/${id}`);
   console.log(`state file: ${path.join(workDir, 'state', 'deployment-state.yaml')}`);
   if (v.detach) return 0;
-  const worker = v['no-worker'] ? undefined : await startEmbeddedWorker(workDir, taskQueue);
+  const worker = v['no-worker']
+    ? undefined
+    : await startEmbeddedWorker(workDir, taskQueue, config.orchestrator.worker);
   const interrupted = new Promise<'interrupted'>((resolve) =>
     process.once('SIGINT', () => resolve('interrupted'))
   );
@@ -549,12 +561,51 @@ async function reset(args: string[]): Promise<number> {
   return 0;
 }
 
+const TUNING_FLAGS = {
+  'max-workflow-tasks': 'max_workflow_tasks',
+  'max-activities': 'max_activities',
+  'max-local-activities': 'max_local_activities',
+  'keygen-threads': 'keygen_threads',
+} as const;
+
+/** The worker's load limits: the config's `orchestrator.worker`, then the flags. */
+function workerTuning(v: Values, workDir: string): WorkerTuning {
+  // A worker serves every deployment on its queue: the folder's config only when there is one.
+  const hasConfig =
+    typeof v.config === 'string' ||
+    [USER_CONFIG_FILE, DEFAULT_CONFIG_FILE].some((f) => existsSync(path.resolve(workDir, f)));
+  const tuning = structuredClone(
+    hasConfig ? loadConfig(workDir, v.config).config.orchestrator.worker : DEFAULT_CONFIG.orchestrator.worker
+  );
+  if (v.tuner !== undefined) {
+    if (v.tuner !== 'fixed' && v.tuner !== 'resource')
+      throw new UsageError(`--tuner ${String(v.tuner)}: use fixed or resource`);
+    tuning.tuner = v.tuner;
+  }
+  for (const [flag, key] of Object.entries(TUNING_FLAGS)) {
+    const raw = v[flag];
+    if (raw === undefined) continue;
+    const n = Number(raw);
+    const min = key === 'max_workflow_tasks' ? 2 : 1;
+    if (!Number.isInteger(n) || n < min || n > 2000)
+      throw new UsageError(`--${flag} ${String(raw)}: a whole number from ${min} to 2000`);
+    tuning[key] = n;
+  }
+  return tuning;
+}
+
 async function worker(args: string[]): Promise<number> {
-  const v = parse(args, { 'task-queue': { type: 'string' } });
+  const v = parse(args, {
+    'task-queue': { type: 'string' },
+    config: { type: 'string' },
+    tuner: { type: 'string' },
+    ...Object.fromEntries(Object.keys(TUNING_FLAGS).map((f) => [f, { type: 'string' as const }])),
+  });
   const workDir = workDirOf(v.dir);
+  const tuning = workerTuning(v, workDir);
   const { runWorker } = await import('./worker');
   if (connectionSettings().embedded) await ensureDevServer({ stateDir: path.join(workDir, 'state') });
-  await runWorker(typeof v['task-queue'] === 'string' ? v['task-queue'] : undefined);
+  await runWorker(typeof v['task-queue'] === 'string' ? v['task-queue'] : undefined, tuning);
   return 0;
 }
 

@@ -99,18 +99,23 @@ export function releaseAt(release: HelmRelease | undefined, version: string): bo
 export interface WaitOptions {
   what: string;
   timeoutMs: number;
+  /** Longest pause between looks. */
   intervalMs: number;
+  /** First pause; each next one doubles, up to `intervalMs` (default: `intervalMs` from the start). */
+  firstMs?: number;
 }
 
 /**
  * Looks with `probe` until it returns a value, heartbeating what it waits for; fails with the last
- * observation when the time is up.
+ * observation when the time is up. The pauses start at `firstMs` and double up to `intervalMs`, so a
+ * short wait ends soon after its condition holds and a long one does not poll more than it must.
  */
 export async function waitFor<T>(
   opts: WaitOptions,
   probe: () => Promise<{ done: true; value: T } | { done: false; observed: string }>
 ): Promise<T> {
   const deadline = Date.now() + opts.timeoutMs;
+  let delay = Math.min(opts.firstMs ?? opts.intervalMs, opts.intervalMs);
   for (;;) {
     const seen = await probe();
     if (seen.done) return seen.value;
@@ -121,10 +126,11 @@ export async function waitFor<T>(
       });
     }
     beat({ waiting: opts.what, observed: seen.observed });
-    await pause(Math.min(opts.intervalMs, Math.max(0, deadline - Date.now())), {
+    await pause(Math.min(delay, Math.max(0, deadline - Date.now())), {
       waiting: opts.what,
       observed: seen.observed,
     });
+    delay = Math.min(delay * 2, opts.intervalMs);
   }
 }
 
@@ -154,7 +160,7 @@ export async function helmEnsure(
       {
         what: `release ${namespace}/${release} leaving ${current.info.status}`,
         timeoutMs: opts.pendingGraceMs,
-        intervalMs: 1000,
+        ...tools.poll,
       },
       async () => {
         const now = await helmStatus(tools, release, namespace);

@@ -158,7 +158,7 @@ export const installAzureCsiPhase: PhaseFactory = (deps): Phase => ({
       {
         what: `deployment ${NS}/${CONTROLLER} available`,
         timeoutMs: ctx.config.timeouts.k0rdent_install_wait * 1000,
-        intervalMs: 1000,
+        ...tools.poll,
       },
       async () => {
         const d = await kubeGet(tools, 'deployment', CONTROLLER, NS);

@@ -64,7 +64,7 @@ export const installK0rdentPhase: PhaseFactory = (deps): Phase => ({
       event('k0rdent_installation_completed', `k0rdent Helm release ${RELEASE} deployed in ${namespace}`)
     );
     await waitFor(
-      { what: `Management ${MANAGEMENT} Ready`, timeoutMs: wait * 1000, intervalMs: 1000 },
+      { what: `Management ${MANAGEMENT} Ready`, timeoutMs: wait * 1000, ...tools.poll },
       async () => {
         const mgmt = await management(tools);
         return conditionTrue(mgmt)

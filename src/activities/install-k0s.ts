@@ -37,6 +37,7 @@ async function verifyHost(ctx: PhaseContext, tools: Toolbox, host: HostPlan): Pr
       {
         what: `cloud-init on ${host.name}`,
         timeoutMs: t.cloud_init_timeout * 1000,
+        firstMs: tools.poll.firstMs,
         intervalMs: t.cloud_init_check_interval * 1000,
       },
       async () => {
@@ -83,7 +84,7 @@ async function clearStaleLocks(ctx: PhaseContext, tools: Toolbox, names: Deploym
     {
       what: `k0sctl lock on ${held.map((h) => h.name).join(', ')}`,
       timeoutMs: ctx.config.timeouts.k0s_install_wait * 1000,
-      intervalMs: 1000,
+      ...tools.poll,
     },
     async () => {
       const now = await locked();
@@ -160,7 +161,7 @@ export const installK0sPhase: PhaseFactory = (deps): Phase => ({
     events.push(event('kubeconfig_retrieved', `Kubeconfig saved to ./${names.kubeconfig}`));
 
     await waitFor(
-      { what: 'nodes Ready', timeoutMs: ctx.config.timeouts.k0s_install_wait * 1000, intervalMs: 1000 },
+      { what: 'nodes Ready', timeoutMs: ctx.config.timeouts.k0s_install_wait * 1000, ...tools.poll },
       async () => {
         const unready = await unreadyNodes(tools, names);
         if (unready === undefined) return { done: false, observed: 'API not answering' };

@@ -89,7 +89,7 @@ export const installKofMothershipPhase: PhaseFactory = (deps): Phase => ({
       {
         what: `CRD ${SVELTOS_CRD}`,
         timeoutMs: ctx.config.timeouts.k0rdent_install_wait * 1000,
-        intervalMs: 1000,
+        ...tools.poll,
       },
       async () =>
         (await kubeGet(tools, 'crd', SVELTOS_CRD))

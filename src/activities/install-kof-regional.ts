@@ -100,7 +100,7 @@ export const installKofRegionalPhase: PhaseFactory = (deps): Phase => ({
       {
         what: `ClusterDeployment ${name} Ready`,
         timeoutMs: ctx.config.timeouts.k0rdent_install_wait * 1000,
-        intervalMs: 1000,
+        ...tools.poll,
       },
       async () => {
         const cd = await kubeGet(tools, KIND, name, NAMESPACE);
@@ -165,7 +165,7 @@ export const installKofRegionalPhase: PhaseFactory = (deps): Phase => ({
         {
           what: `ClusterDeployment ${name} deleted`,
           timeoutMs: ctx.config.timeouts.k0rdent_install_wait * 1000,
-          intervalMs: 1000,
+          ...tools.poll,
         },
         async () =>
           (await kubeGet(tools, KIND, name, NAMESPACE))

@@ -166,7 +166,7 @@ export const setupAzureChildrenPhase: PhaseFactory = (deps): Phase => ({
       {
         what: `CRD ${IDENTITY_CRD}`,
         timeoutMs: ctx.config.timeouts.k0rdent_install_wait * 1000,
-        intervalMs: 1000,
+        ...tools.poll,
       },
       async () =>
         (await kubeGet(tools, 'crd', IDENTITY_CRD))

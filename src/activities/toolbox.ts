@@ -41,6 +41,8 @@ export interface Toolbox {
   file(relative: string): string;
   /** Whether a file in the deployment folder exists. */
   exists(relative: string): Promise<boolean>;
+  /** How this deployment's waits poll (`orchestrator.poll_initial_ms` / `poll_max_ms`). */
+  poll: { firstMs: number; intervalMs: number };
 }
 
 /** A failed command as a typed failure, with its exit code and the end of its output. */
@@ -115,6 +117,10 @@ export function toolbox(deps: PhaseDeps, ctx: PhaseContext): Toolbox {
 
   return {
     run,
+    poll: {
+      firstMs: ctx.config.orchestrator.poll_initial_ms,
+      intervalMs: ctx.config.orchestrator.poll_max_ms,
+    },
     kubectl: withKubeconfig('kubectl'),
     helm: withKubeconfig('helm'),
     file,

@@ -40,8 +40,10 @@ export interface DeploymentScope {
 
 /** Timing of the adapter; every duration has a default. */
 export interface AdapterOptions {
-  /** Delay between provisioning-state GETs. */
+  /** Longest delay between provisioning-state GETs. */
   pollIntervalMs: number;
+  /** First delay of a wait; each next one doubles up to `pollIntervalMs`. */
+  pollFirstMs: number;
   /** Longest wait for one resource to settle or disappear. */
   settleTimeoutMs: number;
   /** The signal that cancels SDK calls and waits (the activity's cancellation by default). */
@@ -52,6 +54,7 @@ export interface AdapterOptions {
 export function defaultAdapterOptions(target: AzureTarget): AdapterOptions {
   return {
     pollIntervalMs: target.cloud === 'emulator' ? 200 : 5_000,
+    pollFirstMs: target.cloud === 'emulator' ? 50 : 1_000,
     settleTimeoutMs: 30 * 60_000,
     signal: cancelSignal,
   };
@@ -718,7 +721,7 @@ export class ArmAdapter {
       this.clients.compute.virtualMachines.start(scope.resourceGroup, name, o).submitted()
     );
     const deadline = Date.now() + this.options.settleTimeoutMs;
-    for (;;) {
+    for (let look = 0; ; look++) {
       const vm = await this.find(handle, signal);
       if (vm === undefined) {
         throw armFailure(
@@ -731,7 +734,7 @@ export class ArmAdapter {
       if (Date.now() >= deadline) {
         throw armFailure(ArmFailureTypes.Timeout, `${action}: Timeout: vm ${name} is still ${power}`);
       }
-      await this.pause(action, signal);
+      await this.pause(action, signal, look);
     }
   }
 
@@ -837,7 +840,7 @@ export class ArmAdapter {
   /** Polls GET until the resource leaves its transitional state; throws if it disappears. */
   private async settle<T>(handle: Handle<T>, action: string, signal: AbortSignal): Promise<T> {
     const deadline = Date.now() + this.options.settleTimeoutMs;
-    for (;;) {
+    for (let look = 0; ; look++) {
       const current = await this.find(handle, signal);
       if (current === undefined) {
         throw armFailure(
@@ -853,27 +856,32 @@ export class ArmAdapter {
           `${action}: Timeout: ${handle.type} ${handle.name} is still ${state} after ${this.options.settleTimeoutMs} ms`
         );
       }
-      await this.pause(action, signal);
+      await this.pause(action, signal, look);
     }
   }
 
   /** Polls GET until the resource is gone. */
   private async gone<T>(handle: Handle<T>, action: string, signal: AbortSignal): Promise<void> {
     const deadline = Date.now() + this.options.settleTimeoutMs;
-    while ((await this.find(handle, signal)) !== undefined) {
+    for (let look = 0; (await this.find(handle, signal)) !== undefined; look++) {
       if (Date.now() >= deadline) {
         throw armFailure(
           ArmFailureTypes.Timeout,
           `${action}: Timeout: ${handle.type} ${handle.name} still exists after ${this.options.settleTimeoutMs} ms`
         );
       }
-      await this.pause(action, signal);
+      await this.pause(action, signal, look);
     }
   }
 
-  private async pause(action: string, signal: AbortSignal): Promise<void> {
+  /** The pause after look number `look` of a wait: `pollFirstMs`, doubling up to `pollIntervalMs`. */
+  private async pause(action: string, signal: AbortSignal, look: number): Promise<void> {
+    const { pollFirstMs, pollIntervalMs } = this.options;
     try {
-      await sleep(this.options.pollIntervalMs, signal);
+      await sleep(
+        Math.min(pollIntervalMs, Math.min(pollFirstMs, pollIntervalMs) * 2 ** Math.min(look, 20)),
+        signal
+      );
     } catch (err) {
       throw toArmFailure(action, err, signal);
     }

@@ -88,6 +88,17 @@ export const DEFAULT_CONFIG: K0rdentConfig = deepFreeze<K0rdentConfig>({
     wireguard_up_command: 'wg-quick up {config}',
     wireguard_down_command: 'wg-quick down {config}',
     wg_command: 'wg',
+    poll_initial_ms: 200,
+    poll_max_ms: 1000,
+    worker: {
+      tuner: 'fixed',
+      max_workflow_tasks: 10,
+      max_activities: 200,
+      max_local_activities: 50,
+      target_cpu_percent: 80,
+      target_memory_percent: 80,
+      keygen_threads: 2,
+    },
   },
 });
 

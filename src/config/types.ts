@@ -32,6 +32,30 @@ export interface OrchestratorConfig {
   wireguard_down_command: string;
   /** The `wg` command used to read the tunnel's state, e.g. `sudo wg` where reading needs root. */
   wg_command: string;
+  /** First pause of a wait that polls (cloud-init, handshakes, nodes, releases), milliseconds; it doubles from there. */
+  poll_initial_ms: number;
+  /** Longest pause of such a wait, milliseconds, unless the wait has an interval of its own in `timeouts`. */
+  poll_max_ms: number;
+  /** How the worker limits its own load. */
+  worker: WorkerTuning;
+}
+
+/** The worker's load limits: Temporal slot suppliers and the key generation threads. */
+export interface WorkerTuning {
+  /** `fixed`: at most the `max_*` slots; `resource`: slots while CPU and memory stay under their targets. */
+  tuner: 'fixed' | 'resource';
+  /** Workflow tasks run at once. */
+  max_workflow_tasks: number;
+  /** Activities (phase checks, applies, rollbacks) run at once; more wait on the server, not here. */
+  max_activities: number;
+  /** Local activities (state projections) run at once. */
+  max_local_activities: number;
+  /** `resource` tuner: CPU use of the machine it keeps under, percent. */
+  target_cpu_percent: number;
+  /** `resource` tuner: memory use of the machine it keeps under, percent. */
+  target_memory_percent: number;
+  /** Threads that generate RSA keys, at the lowest CPU priority. */
+  keygen_threads: number;
 }
 
 /** The whole configuration, defaults applied. */

@@ -238,6 +238,20 @@ const SCHEMA: SchemaOf<K0rdentConfig> = {
       wireguard_up_command: command,
       wireguard_down_command: command,
       wg_command: command,
+      poll_initial_ms: int(10, 60_000),
+      poll_max_ms: int(10, MAX_WAIT_SECONDS * 1000),
+      worker: {
+        kind: 'section',
+        fields: {
+          tuner: { kind: 'choice', values: ['fixed', 'resource'] },
+          max_workflow_tasks: int(2, 1000),
+          max_activities: int(1, 2000),
+          max_local_activities: int(1, 2000),
+          target_cpu_percent: int(10, 100),
+          target_memory_percent: int(10, 100),
+          keygen_threads: int(1, 64),
+        },
+      },
     },
   },
 };

@@ -13,7 +13,7 @@ import type { Worker } from '@temporalio/worker';
 import { stringify } from 'yaml';
 import { DEFAULT_CONFIG } from '../../src/config/defaults';
 import { activityPolicy } from '../../src/config/policy';
-import type { K0rdentConfig } from '../../src/config/types';
+import type { K0rdentConfig, WorkerTuning } from '../../src/config/types';
 import { emulatorTarget } from '../../src/azure/target';
 import { startArmEmulator } from '../../src/emulator/arm';
 import type { ArmEmulator, ArmEmulatorOptions } from '../../src/emulator/arm';
@@ -211,12 +211,14 @@ export async function startDeployment(d: Omit<TestDeployment, 'handle'>): Promis
 
 /** A worker in this process on the deployment's task queue; stop it with `stop()`. */
 export async function inProcessWorker(
-  taskQueue: string
+  taskQueue: string,
+  tuning?: WorkerTuning
 ): Promise<{ worker: Worker; stop: () => Promise<void> }> {
   const s = await startServer();
   const worker = await createWorker({
     connection: s.connection,
     taskQueue,
+    tuning,
     overrides: { shutdownGraceTime: '1s' },
   });
   const running = worker.run();
