@@ -1,5 +1,6 @@
 /** Reading a deployment workflow's history and pending activities: activity runs, idleness, the check pass. */
 import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 
 /** A workflow history as the client fetches it. */
 export type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
@@ -107,20 +108,49 @@ export function workflowTaskStartedAfter(history: History, index: number): numbe
 
 /** Things that went wrong on the way: workflow tasks timed out or failed, activity attempts that failed. */
 export interface Anomalies {
+  /** Workflow tasks that timed out, start-to-close or (sticky) schedule-to-start. */
   workflowTaskTimeouts: number;
   workflowTaskFailures: number;
+  /** Activity attempts that ended by a heartbeat timeout: retried ones (their next attempt's last failure) and final ones. */
+  heartbeatTimeouts: number;
   /** Activity attempts beyond the first, over all activities. */
   activityRetries: number;
+}
+
+type FailureLike = { timeoutFailureInfo?: { timeoutType?: unknown } | null; cause?: FailureLike | null };
+
+function heartbeatTimedOut(failure: FailureLike | null | undefined): boolean {
+  for (let f = failure; f; f = f.cause) {
+    const type = f.timeoutFailureInfo?.timeoutType;
+    if (
+      type === temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_HEARTBEAT ||
+      type === 'TIMEOUT_TYPE_HEARTBEAT'
+    )
+      return true;
+  }
+  return false;
 }
 
 /** Counts the anomalies of a history. */
 export function anomalies(history: History): Anomalies {
   const events = history.events ?? [];
+  const retriedAfterHeartbeat = events.filter((e) =>
+    heartbeatTimedOut(e.activityTaskStartedEventAttributes?.lastFailure as FailureLike | undefined)
+  ).length;
+  const finalHeartbeat = events.filter((e) =>
+    heartbeatTimedOut(e.activityTaskTimedOutEventAttributes?.failure as FailureLike | undefined)
+  ).length;
   return {
     workflowTaskTimeouts: events.filter((e) => e.workflowTaskTimedOutEventAttributes).length,
     workflowTaskFailures: events.filter((e) => e.workflowTaskFailedEventAttributes).length,
+    heartbeatTimeouts: retriedAfterHeartbeat + finalHeartbeat,
     activityRetries: activityRuns(history).reduce((n, r) => n + Math.max(0, (r.attempt ?? 1) - 1), 0),
   };
+}
+
+/** Bytes of a history as the server stores and sends it (its protobuf encoding). */
+export function historyBytes(history: History): number {
+  return temporal.api.history.v1.History.encode(history).finish().length;
 }
 
 /** Server time of the last completed workflow task. */

@@ -33,6 +33,7 @@ import type { Anomalies } from './history';
 import {
   activityRuns,
   anomalies,
+  historyBytes,
   eventMs,
   idleHistory,
   indexOfEvent,
@@ -408,6 +409,16 @@ async function runResume(server: Server, mode: ResumeRun['mode']): Promise<Resum
 
 // ---- concurrent deployments on one worker -------------------------------------------------------------
 
+/** Mean, least and most of some values; empty when there are none. */
+function spread(values: number[]): { mean?: number; min?: number; max?: number } {
+  if (values.length === 0) return {};
+  return {
+    mean: values.reduce((a, b) => a + b, 0) / values.length,
+    min: Math.min(...values),
+    max: Math.max(...values),
+  };
+}
+
 async function runScale(server: Server, n: number): Promise<ScaleLevel> {
   server.arm.reset();
   const taskQueue = `bench-scale-${n}-${suffix()}`;
@@ -418,6 +429,7 @@ async function runScale(server: Server, n: number): Promise<ScaleLevel> {
   const cpu0 = {
     worker: cpuTimes(worker.pid),
     temporal: server.pid ? cpuTimes(server.pid).self : 0,
+    watcher: cpuTimes(watcher.pid).self,
     self: process.cpuUsage(),
     machine: machineBusySeconds(),
   };
@@ -437,14 +449,15 @@ async function runScale(server: Server, n: number): Promise<ScaleLevel> {
   const cpu1 = {
     worker: cpuTimes(worker.pid),
     temporal: server.pid ? cpuTimes(server.pid).self : 0,
+    watcher: cpuTimes(watcher.pid).self,
     self: process.cpuUsage(cpu0.self),
     machine: machineBusySeconds(),
   };
   const seen = await watcher.stop();
   const histories = await mapLimit(deployments, 8, (d) => idleHistory(d.handle));
-  const lengths = histories
-    .filter((_h, i) => completed.has(deployments[i]?.id ?? ''))
-    .map((h) => (h.events ?? []).length);
+  const done = histories.filter((_h, i) => completed.has(deployments[i]?.id ?? ''));
+  const lengths = done.map((h) => (h.events ?? []).length);
+  const sizes = done.map(historyBytes);
   const found = histories.map(anomalies);
   const total = (k: keyof Anomalies) => found.reduce((n, a) => n + a[k], 0);
   const projection = newSamples();
@@ -463,16 +476,12 @@ async function runScale(server: Server, n: number): Promise<ScaleLevel> {
     settledMs,
     workerPeakRssMb,
     workerLoop: loopStats(worker.pid),
-    historyEvents: lengths.length
-      ? {
-          mean: lengths.reduce((a, b) => a + b, 0) / lengths.length,
-          min: Math.min(...lengths),
-          max: Math.max(...lengths),
-        }
-      : {},
+    historyEvents: spread(lengths),
+    historyBytes: spread(sizes),
     anomalies: {
       workflowTaskTimeouts: total('workflowTaskTimeouts'),
       workflowTaskFailures: total('workflowTaskFailures'),
+      heartbeatTimeouts: total('heartbeatTimeouts'),
       activityRetries: total('activityRetries'),
     },
     projection: summarize(projection),
@@ -480,6 +489,7 @@ async function runScale(server: Server, n: number): Promise<ScaleLevel> {
       worker: cpu1.worker.self - cpu0.worker.self,
       tools: cpu1.worker.children - cpu0.worker.children,
       benchAndEmulator: (cpu1.self.user + cpu1.self.system) / 1e6,
+      watcher: cpu1.watcher - cpu0.watcher,
       temporal: cpu1.temporal - cpu0.temporal,
       machine: cpu1.machine - cpu0.machine,
     },

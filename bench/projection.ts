@@ -29,7 +29,7 @@ export const newSamples = (): ProjectionSamples => ({
 /**
  * Adds a deployment's samples: per phase applied, the ctime of the first state file version showing it
  * completed minus the apply's ActivityTaskCompleted time; a version that already held the next
- * transition is counted as folded and left out.
+ * transition (written with it in one projection) is a sample too, and counted as folded.
  */
 export function addSamples(history: History, seen: StateSeen, into: ProjectionSamples): void {
   const runs = activityRuns(history);
@@ -41,10 +41,8 @@ export function addSamples(history: History, seen: StateSeen, into: ProjectionSa
       into.missing++;
       continue;
     }
-    if (!s.exact) {
-      into.folded++;
-      continue;
-    }
+    // A version that also holds the next transition still dates when the completion became visible.
+    if (!s.exact) into.folded++;
     const ms = s.ctimeMs - apply.endedMs;
     const started = workflowTaskStartedAfter(history, apply.endedIndex ?? 0);
     const pickupMs = started === undefined ? undefined : started - apply.endedMs;

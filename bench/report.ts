@@ -1,6 +1,7 @@
 /** The orchestration benchmark's markdown report and its results.json. */
 import type { LoopStats } from './loop-monitor';
 import type { BenchResults, Figure, ResumeRun } from './results';
+import { cpuPerDeployment } from './results';
 import { s1 } from './stats';
 
 const fmt = (v: number | undefined, digits: number) =>
@@ -41,7 +42,7 @@ function overview(figs: Figure[]): string[] {
     ),
     '',
     'projection_p99_ms: state file ctime (the rename that put the version in place; kernel tick, 4 ms) minus the ' +
-      "apply's ActivityTaskCompleted time, exact samples only.",
+      "apply's ActivityTaskCompleted time, folded samples included.",
   ];
 }
 
@@ -179,9 +180,11 @@ function scaleSection(r: BenchResults): string[] {
         'p99 ms',
         'p99 until its workflow task started, ms',
         'samples',
-        'workflow task timeouts / failures, activity retries',
+        'history KB / deployment',
+        'workflow task timeouts / failures, heartbeat timeouts, activity retries',
         'worker event loop blocked',
-        'CPU s: worker / tools / emulator+bench / Temporal / machine',
+        'CPU s: worker / tools / emulator+bench / watcher / Temporal / machine',
+        'CPU s per deployment: worker / world',
       ],
       r.levels.map((l) => [
         l.deployments,
@@ -193,24 +196,29 @@ function scaleSection(r: BenchResults): string[] {
         fmt(l.projection.p50_ms, 0),
         fmt(l.projection.p99_ms, 0),
         fmt(l.projection.workflow_task_pickup_p99_ms, 0),
-        `${l.projection.samples}${l.projection.folded ? ` (+${l.projection.folded} folded)` : ''}`,
-        `${l.anomalies.workflowTaskTimeouts} / ${l.anomalies.workflowTaskFailures}, ${l.anomalies.activityRetries}`,
+        `${l.projection.samples}${l.projection.folded ? ` (${l.projection.folded} folded)` : ''}`,
+        fmt(l.historyBytes.mean === undefined ? undefined : l.historyBytes.mean / 1024, 1),
+        `${l.anomalies.workflowTaskTimeouts} / ${l.anomalies.workflowTaskFailures}, ` +
+          `${l.anomalies.heartbeatTimeouts}, ${l.anomalies.activityRetries}`,
         loopText(l.workerLoop),
         [
           l.cpuSeconds.worker,
           l.cpuSeconds.tools,
           l.cpuSeconds.benchAndEmulator,
+          l.cpuSeconds.watcher,
           l.cpuSeconds.temporal,
           l.cpuSeconds.machine,
         ]
           .map((v) => v.toFixed(0))
           .join(' / '),
+        `${cpuPerDeployment(l).worker.toFixed(2)} / ${cpuPerDeployment(l).world.toFixed(2)}`,
       ])
     ),
     '',
     'wall: from starting the first workflow to the last state file showing its deployment completed (none when ' +
-      'one failed); "folded": samples whose first version of the state file already held the next transition, ' +
-      'left out; CPU "machine": every core, other users included.',
+      'one failed); "folded": samples whose first version of the state file also held the next transition ' +
+      '(written in one projection), counted; CPU "machine": every core, other users included; "world": the emulator (this process: ARM, ' +
+      "machines, the emulated tools' runs) and the tool processes, against the worker process alone.",
     ...r.levels.flatMap((l) => l.failures.map((f) => `- failed at ${l.deployments}: ${f}`)),
   ];
 }

@@ -18,7 +18,7 @@ export interface ArmDelta {
 /** Latency from a phase's apply completing (ActivityTaskCompleted) to the state file showing it. */
 export interface ProjectionSummary {
   samples: number;
-  /** Phases whose first version of the file showing them completed already held a later transition. */
+  /** Samples whose first version of the file showing them completed also held a later transition. */
   folded: number;
   missing: number;
   p50_ms?: number;
@@ -109,10 +109,23 @@ export interface ScaleLevel {
   workerLoop?: LoopStats;
   /** Events per completed deployment's history. */
   historyEvents: { mean?: number; min?: number; max?: number };
+  /** Bytes per completed deployment's history (protobuf, as the server stores it). */
+  historyBytes: { mean?: number; min?: number; max?: number };
   anomalies: Anomalies;
   projection: ProjectionSummary;
-  /** CPU seconds during the run: worker, the tools it ran, this process (emulator), dev server, machine. */
-  cpuSeconds: { worker: number; tools: number; benchAndEmulator: number; temporal: number; machine: number };
+  /**
+   * CPU seconds during the run: the worker process; the tools it ran (its children); this process, which
+   * is the emulator (ARM, machines, the tools' runs) plus the benchmark's client; the state-file watcher
+   * process; the dev server; the whole machine.
+   */
+  cpuSeconds: {
+    worker: number;
+    tools: number;
+    benchAndEmulator: number;
+    watcher: number;
+    temporal: number;
+    machine: number;
+  };
 }
 
 /** Everything one benchmark run measured. */
@@ -139,14 +152,24 @@ export interface Figure {
   note?: string;
 }
 
-/** The top-level figures: the full run, its no-op resume, the SIGKILL resume, the 100-deployment run. */
+/** CPU seconds per deployment of a level: the worker's own, and the emulated world's (emulator and tools). */
+export function cpuPerDeployment(l: ScaleLevel): { worker: number; world: number } {
+  return {
+    worker: l.cpuSeconds.worker / l.deployments,
+    world: (l.cpuSeconds.benchAndEmulator + l.cpuSeconds.tools) / l.deployments,
+  };
+}
+
+/** The top-level figures: the full run, its no-op resume, the SIGKILL resume, the 1- and 100-deployment runs. */
 export function figures(r: BenchResults): Figure[] {
   const top = r.levels.find((l) => l.deployments === 100);
+  const one = r.levels.find((l) => l.deployments === 1);
   const failedNote =
     top && top.failed > 0
       ? `${top.failed} of ${top.deployments} deployments failed: ${top.failures[0] ?? ''}`
       : undefined;
   const topNote = top ? failedNote : 'no 100-deployment run';
+  const topCpu = top ? cpuPerDeployment(top) : undefined;
   return [
     {
       key: 'overhead_ratio',
@@ -192,16 +215,69 @@ export function figures(r: BenchResults): Figure[] {
       note: topNote,
     },
     {
+      key: 'scale_100_failed',
+      value: top?.failed,
+      digits: 0,
+      target: { text: '0', met: (v) => v === 0 },
+      note: top ? undefined : 'no 100-deployment run',
+    },
+    {
+      key: 'scale_100_task_timeouts',
+      value: top?.anomalies.workflowTaskTimeouts,
+      digits: 0,
+      target: { text: '0', met: (v) => v === 0 },
+      note: top ? 'WorkflowTaskTimedOut events in the 100 histories' : 'no 100-deployment run',
+    },
+    {
+      key: 'scale_100_heartbeat_timeouts',
+      value: top?.anomalies.heartbeatTimeouts,
+      digits: 0,
+      target: { text: '0', met: (v) => v === 0 },
+      note: top
+        ? 'activity attempts ended by a heartbeat timeout in the 100 histories'
+        : 'no 100-deployment run',
+    },
+    {
       key: 'history_events_per_deployment',
       value: top?.historyEvents.mean,
       digits: 1,
       note: top ? 'mean over the completed deployments of the 100-deployment run' : topNote,
     },
     {
+      key: 'history_bytes_per_deployment',
+      value: top?.historyBytes.mean,
+      digits: 0,
+      note: top
+        ? 'protobuf bytes, mean over the completed deployments of the 100-deployment run'
+        : 'no 100-deployment run',
+    },
+    {
       key: 'projection_p99_ms',
+      value: one?.projection.p99_ms,
+      digits: 0,
+      target: { text: '≤ 200', met: (v) => v <= 200 },
+      note: one ? 'one deployment (the 1-deployment scale run)' : 'no 1-deployment run',
+    },
+    {
+      key: 'projection_p99_ms_at_100',
       value: top?.projection.p99_ms,
       digits: 0,
+      target: { text: '≤ 200', met: (v) => v <= 200 },
       note: top ? '100-deployment run' : topNote,
+    },
+    {
+      key: 'worker_cpu_s_per_deployment',
+      value: topCpu?.worker,
+      digits: 2,
+      note: top ? 'worker process CPU over the 100-deployment run, per deployment' : 'no 100-deployment run',
+    },
+    {
+      key: 'world_cpu_s_per_deployment',
+      value: topCpu?.world,
+      digits: 2,
+      note: top
+        ? 'emulator process (ARM, machines, tool runs) and tool processes, per deployment of the 100-deployment run'
+        : 'no 100-deployment run',
     },
   ];
 }

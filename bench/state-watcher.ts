@@ -1,14 +1,14 @@
 /**
- * Watches deployments' `state/deployment-state.yaml` from a worker thread, so the load of the emulator
- * in the main thread does not delay it, and records for every phase the first version of the file that
+ * Watches deployments' `state/deployment-state.yaml` from a child process, so the load of the emulator
+ * in the benchmark's process does not delay it and its own CPU is counted apart, and records for every phase the first version of the file that
  * shows it `completed`: that version's ctime (set by the rename that put it in place, so it does not
  * depend on when the watcher looked) and whether it is the projection written right after the
  * transition (the next phase still `pending`) rather than a later one.
  */
+import { fork } from 'node:child_process';
 import { closeSync, fstatSync, openSync, readFileSync, statSync, watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import path from 'node:path';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { parse } from 'yaml';
 import type { PhaseName } from '../src/workflows/phases';
 import { PHASE_NAMES } from '../src/workflows/phases';
@@ -39,6 +39,9 @@ export interface Watched {
   workDir: string;
 }
 
+/** The argument that makes this file's process the watcher. */
+const WATCHER_ARG = 'watch-states';
+
 type FromThread =
   | { kind: 'ready' }
   | { kind: 'phase'; id: string; phase: PhaseName; ctimeMs: number }
@@ -56,6 +59,8 @@ export interface Settled {
 
 /** A running watcher: completions and failures as they happen, everything seen when stopped. */
 export interface StateWatcher {
+  /** The watcher process, whose CPU the benchmark counts apart. */
+  pid: number;
   /**
    * Resolves when every watched deployment has completed or failed (a failed deployment waits for an
    * operator); rejects when `timeoutMs` passes first.
@@ -72,13 +77,14 @@ export async function watchStates(
   deployments: Watched[],
   onPhase?: (id: string, phase: PhaseName, ctimeMs: number) => void
 ): Promise<StateWatcher> {
-  const worker = new Worker(__filename, { workerData: deployments });
+  const child = fork(__filename, [WATCHER_ARG], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const settled: Settled = { completed: new Map(), failed: new Map() };
   const waiters: (() => void)[] = [];
   let result: ((seen: StateSeen[]) => void) | undefined;
   const ready = new Promise<void>((resolve, reject) => {
-    worker.once('error', reject);
-    worker.on('message', (m: FromThread) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the state watcher exited (${String(code)})`)));
+    child.on('message', (m: FromThread) => {
       if (m.kind === 'ready') resolve();
       else if (m.kind === 'phase') onPhase?.(m.id, m.phase, m.ctimeMs);
       else if (m.kind === 'completed') settled.completed.set(m.id, m.ctimeMs);
@@ -87,8 +93,16 @@ export async function watchStates(
       for (const w of waiters.splice(0)) w();
     });
   });
+  child.send(deployments);
   await ready;
+  const end = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  };
   return {
+    pid: child.pid ?? 0,
     async allSettled(timeoutMs, progress) {
       const deadline = Date.now() + timeoutMs;
       let reported = -1;
@@ -113,22 +127,18 @@ export async function watchStates(
     async stop() {
       const seen = await new Promise<StateSeen[]>((resolve) => {
         result = resolve;
-        worker.postMessage('stop');
+        child.send('stop');
       });
-      await worker.terminate();
+      await end();
       return seen;
     },
-    async close() {
-      await worker.terminate();
-    },
+    close: end,
   };
 }
 
-/** The thread: inotify on each `state/` folder, plus a slow stat sweep in case an event is missed. */
-function runThread(deployments: Watched[]): void {
-  const port = parentPort;
-  if (!port) return;
-  const post = (m: FromThread) => port.postMessage(m);
+/** The watcher process: inotify on each `state/` folder, plus a slow stat sweep in case an event is missed. */
+function runWatcher(deployments: Watched[]): void {
+  const post = (m: FromThread) => process.send?.(m);
   const states = deployments.map((d) => {
     const seen: StateSeen = { id: d.id, phases: {}, versions: 0 };
     return { file: path.join(d.workDir, STATE_FILE), lastIno: -1, failed: false, seen };
@@ -190,7 +200,7 @@ function runThread(deployments: Watched[]): void {
       }
     }
   }, 250);
-  port.on('message', () => {
+  process.on('message', () => {
     clearInterval(sweep);
     for (const w of watchers) w.close();
     for (const w of states) read(w);
@@ -200,4 +210,5 @@ function runThread(deployments: Watched[]): void {
   post({ kind: 'ready' });
 }
 
-if (!isMainThread) runThread(workerData as Watched[]);
+if (process.argv[2] === WATCHER_ARG)
+  process.once('message', (deployments) => runWatcher(deployments as Watched[]));
