@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Finds or builds the pinned real tools that judge what the phases hand to helm, kubectl, az and k0sctl
-# (npm run test:real-tools). Each lives in ${K0RDENT_TOOLS_CACHE:-$HOME/.cache/k0rdent-deploy}/<tool>-<version>/
-# and is reused while it is there. Prints one line per tool on stdout, `<tool> <version> <path>`, or
+# (npm run test:real-tools), and kube-types, Kubernetes' own API types as a manifest checker. Each lives
+# in ${K0RDENT_TOOLS_CACHE:-$HOME/.cache/k0rdent-deploy}/<tool>-<version>/ and is reused while it is
+# there. Prints one line per tool on stdout, `<tool> <version> <path>`, or
 # `<tool> <version> - <why it cannot be had>`; progress goes to stderr.
 set -euo pipefail
 cache=${K0RDENT_TOOLS_CACHE:-$HOME/.cache/k0rdent-deploy}
@@ -63,6 +64,91 @@ EOF
   finish "$tmp" "$kubectl_dir"
 fi
 echo "kubectl $KUBECTL_VERSION $kubectl_dir/kubectl"
+
+# Kubernetes' own API types (k8s.io/api through client-go's scheme), decoding strictly as an API server
+# with field validation does: `kubectl apply --validate=false` checks no field, and no server runs here.
+types_dir=$cache/kube-types-$KUBECTL_MODULE_VERSION
+if [ ! -x "$types_dir/kube-types" ]; then
+  echo "building kube-types from k8s.io/client-go $KUBECTL_MODULE_VERSION (once; cached in $types_dir)" >&2
+  tmp=$(mktemp -d "$cache/.kube-types.XXXXXX")
+  mkdir "$tmp/src"
+  # Reads a YAML stream; prints `<apiVersion> <kind> <name>: ok|not built in|<error>` per document and
+  # exits 1 when a document of a built-in kind does not decode strictly.
+  cat >"$tmp/src/main.go" <<'GO'
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/yaml"
+)
+
+type header struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name string `json:"name"`
+	} `json:"metadata"`
+}
+
+func main() {
+	decoder := serializer.NewCodecFactory(scheme.Scheme, serializer.EnableStrict).UniversalDeserializer()
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(os.Stdin))
+	failed := false
+	for {
+		doc, err := reader.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			fmt.Printf("stream: %v\n", err)
+			os.Exit(1)
+		}
+		if len(bytes.TrimSpace(doc)) == 0 {
+			continue
+		}
+		var h header
+		if err := yaml.Unmarshal(doc, &h); err != nil {
+			fmt.Printf("document: %v\n", err)
+			failed = true
+			continue
+		}
+		label := fmt.Sprintf("%s %s %s", h.APIVersion, h.Kind, h.Metadata.Name)
+		if !scheme.Scheme.Recognizes(schema.FromAPIVersionAndKind(h.APIVersion, h.Kind)) {
+			fmt.Printf("%s: not built in\n", label)
+			continue
+		}
+		if _, _, err := decoder.Decode(doc, nil, nil); err != nil {
+			fmt.Printf("%s: %v\n", label, err)
+			failed = true
+			continue
+		}
+		fmt.Printf("%s: ok\n", label)
+	}
+	if failed {
+		os.Exit(1)
+	}
+}
+GO
+  printf 'module kube-types\n\ngo 1.24\n' >"$tmp/src/go.mod"
+  (
+    cd "$tmp/src"
+    go get "k8s.io/client-go@$KUBECTL_MODULE_VERSION" "k8s.io/apimachinery@$KUBECTL_MODULE_VERSION" >&2
+    go mod tidy >&2
+    nice -n 19 go build -o "$tmp/kube-types" . >&2
+  )
+  rm -rf "$tmp/src"
+  finish "$tmp" "$types_dir"
+fi
+echo "kube-types $KUBECTL_MODULE_VERSION $types_dir/kube-types"
 
 # A virtualenv records its own path in its scripts, so it is built in place and marked when complete.
 az_dir=$cache/azure-cli-$AZ_VERSION

@@ -15,14 +15,19 @@ export interface Verdict {
   runs: { line: string; result: ToolRun }[];
   /** Why it was refused. */
   problem?: string;
-  /** Values files (or `--set` lists) the tool rendered for this command. */
+  /** Value sets helm rendered for this command. */
   rendered: number;
+  /** Objects of built-in kinds Kubernetes' own types decoded strictly, and objects of other kinds. */
+  builtIn: number;
+  custom: number;
 }
 
 /** A judge: the real tool's binary and the stand-ins it runs against. */
 export interface Judge {
   binary: string;
   standIns: StandIns;
+  /** kube-types, which decodes manifests with Kubernetes' own API types (kubectl's judge only). */
+  types?: string;
 }
 
 const OCI_PREFIX = 'oci://ghcr.io/k0rdent/';
@@ -62,8 +67,12 @@ async function ran(judge: Judge, args: string[], stdin?: string) {
   return { line: commandLine(path.basename(judge.binary), args), result };
 }
 
-function verdict(runs: Verdict['runs'], problem: string | undefined, rendered = 0): Verdict {
-  return { accepted: problem === undefined, runs, problem, rendered };
+function verdict(
+  runs: Verdict['runs'],
+  problem: string | undefined,
+  counts: Partial<Pick<Verdict, 'rendered' | 'builtIn' | 'custom'>> = {}
+): Verdict {
+  return { accepted: problem === undefined, runs, problem, rendered: 0, builtIn: 0, custom: 0, ...counts };
 }
 
 function output(r: ToolRun): string {
@@ -99,24 +108,33 @@ export async function judgeHelm(judge: Judge, cmd: ToolCommand): Promise<Verdict
       return verdict([first], output(first.result));
     const template = await ran(judge, ['template', ...rest.filter((a) => !UPGRADE_ONLY.has(a))]);
     if (template.result.code !== 0) return verdict([first, template], output(template.result));
-    return verdict([first, template], undefined, 1);
+    return verdict([first, template], undefined, { rendered: 1 });
   }
   const only = await ran(judge, local.args);
   const ok = only.result.code === 0 || HELM_NO_RELEASE.test(only.result.stderr.trim());
   return verdict([only], ok ? undefined : output(only.result));
 }
 
-/**
- * kubectl: the command as the phase ran it (`apply` also with `--dry-run=client --validate=false`),
- * against a server that refuses connections: it must decode every document it is given and fail only
- * when it reaches for the server.
- */
-export async function judgeKubectl(judge: Judge, cmd: ToolCommand): Promise<Verdict> {
-  const local = localArgs(cmd, judge.standIns);
-  if (local.problem) return verdict([], local.problem);
-  const args =
-    local.args[0] === 'apply' ? [...local.args, '--dry-run=client', '--validate=false'] : local.args;
-  const one = await ran(judge, args, cmd.stdin);
+/** kube-types on a manifest stream: every object of a built-in kind must decode strictly. */
+async function decodeTypes(judge: Judge, stdin: string): Promise<Verdict> {
+  if (!judge.types) return verdict([], 'kube-types is not installed');
+  const result = await run(judge.types, [], { stdin, env: judge.standIns.env });
+  const lines = result.stdout.trim().split('\n');
+  const counts = {
+    builtIn: lines.filter((l) => l.endsWith(': ok')).length,
+    custom: lines.filter((l) => l.endsWith(': not built in')).length,
+  };
+  const problems = lines.filter((l) => !l.endsWith(': ok') && !l.endsWith(': not built in'));
+  const ok = result.code === 0 && problems.length === 0;
+  return verdict(
+    [{ line: 'kube-types', result }],
+    ok ? undefined : problems.join('; ') || output(result),
+    counts
+  );
+}
+
+/** kubectl's answer: success, or nothing but the refused connection to the stand-in server. */
+function kubectlVerdict(judge: Judge, one: Verdict['runs'][number]): Verdict {
   if (one.result.code === 0) return verdict([one], undefined);
   // client-go's own log lines (`E1204 12:00:00.000000 ... memcache.go:...`) aside, every line must be the
   // refused connection.
@@ -125,6 +143,23 @@ export async function judgeKubectl(judge: Judge, cmd: ToolCommand): Promise<Verd
     l.includes(judge.standIns.server) && /connection refused|was refused/.test(l);
   const ok = lines.length > 0 && lines.every(refused);
   return verdict([one], ok ? undefined : output(one.result));
+}
+
+/**
+ * kubectl: the command as the phase ran it (`apply` also with `--dry-run=client --validate=false`),
+ * against a server that refuses connections: it must decode every document it is given and fail only
+ * when it reaches for the server. The manifests of an `apply` also go through kube-types, in place of
+ * the API server's strict field validation.
+ */
+export async function judgeKubectl(judge: Judge, cmd: ToolCommand): Promise<Verdict> {
+  const local = localArgs(cmd, judge.standIns);
+  if (local.problem) return verdict([], local.problem);
+  const apply = local.args[0] === 'apply';
+  const args = apply ? [...local.args, '--dry-run=client', '--validate=false'] : local.args;
+  const real = kubectlVerdict(judge, await ran(judge, args, cmd.stdin));
+  if (!apply || !real.accepted) return real;
+  const types = await decodeTypes(judge, cmd.stdin);
+  return { ...types, runs: [...real.runs, ...types.runs] };
 }
 
 const AZ_NO_LOGIN = "ERROR: Please run 'az login' to setup account.";

@@ -243,7 +243,7 @@ describe('the real tools judge what the phases hand them', function () {
     const real = tools.get(tool);
     assert.ok(real?.path, `${tool} ${real?.version ?? ''} is not installed: ${real?.missing ?? 'unknown'}`);
     assert.ok(standIns, 'stand-ins made');
-    return { binary: real.path, standIns };
+    return { binary: real.path, standIns, types: tools.get('kube-types')?.path };
   };
 
   before(async () => {
@@ -295,9 +295,13 @@ describe('the real tools judge what the phases hand them', function () {
       assert.ok(mine.length > 0, `the phases ran ${tool}`);
       const refused: string[] = [];
       let rendered = 0;
+      let builtIn = 0;
+      let custom = 0;
       for (const cmd of mine) {
         const v = await JUDGES[tool](judge, cmd);
         rendered += v.rendered;
+        builtIn += v.builtIn;
+        custom += v.custom;
         if (!v.accepted)
           refused.push(`${cmd.topology}: ${commandLine(tool, cmd.args)}\n    ${v.problem ?? 'refused'}`);
       }
@@ -307,11 +311,22 @@ describe('the real tools judge what the phases hand them', function () {
         tool === 'helm'
           ? `, ${rendered} value sets rendered into ${STAND_IN_CHARTS.length} stand-in charts`
           : tool === 'kubectl'
-            ? `, ${stdin} manifest streams (${mine.reduce((n, c) => n + (c.stdin.match(/^kind: /gm) ?? []).length, 0)} objects)`
+            ? `, ${stdin} manifest streams; kube-types ${tools.get('kube-types')?.version ?? '?'}: ${builtIn} objects of built-in kinds decoded strictly, ${custom} custom resources not checked (their CRDs are not served here)`
             : '';
       figures.push(`${tool} ${real.version}: ${mine.length} command lines${extra}`);
       assert.deepEqual(refused, [], `real ${tool} ${real.version} refused:\n${refused.join('\n')}`);
     });
+
+  it("refuses a manifest whose built-in object has a field Kubernetes' own types do not have", async () => {
+    const judge = judgeOf('kubectl');
+    const cmd = commands.find((c) => sub('kubectl', 'apply')(c) && /^kind: Deployment$/m.test(c.stdin));
+    assert.ok(cmd, 'an apply with a Deployment');
+    const broken = { ...cmd, stdin: cmd.stdin.replace(/^( +)replicas:/m, '$1replica:') };
+    assert.notEqual(broken.stdin, cmd.stdin, 'the change changes something');
+    const v = await judgeKubectl(judge, broken);
+    assert.ok(!v.accepted, 'refused');
+    assert.match(v.problem ?? '', /Deployment .*: strict decoding error: unknown field "spec.replica"/);
+  });
 
   describe('a command line a phase broke', () => {
     for (const b of BREAKAGES)
