@@ -22,6 +22,25 @@ finish() {
   mv "$1" "$2"
 }
 
+# Builds a throwaway main module (main.go on stdin) needing the modules given after the ldflags, into
+# <dir>/<name>.
+build_module() {
+  local name=$1 dir=$2 ldflags=$3 tmp
+  shift 3
+  tmp=$(mktemp -d "$cache/.$name.XXXXXX")
+  mkdir "$tmp/src"
+  cat >"$tmp/src/main.go"
+  printf 'module %s\n\ngo 1.24\n' "$name" >"$tmp/src/go.mod"
+  (
+    cd "$tmp/src"
+    go get "$@" >&2
+    go mod tidy >&2
+    nice -n 19 go build -o "$tmp/$name" -ldflags "$ldflags" . >&2
+  )
+  rm -rf "$tmp/src"
+  finish "$tmp" "$dir"
+}
+
 helm_dir=$cache/helm-$HELM_VERSION
 if [ ! -x "$helm_dir/helm" ]; then
   echo "building helm $HELM_VERSION with go install (once; cached in $helm_dir)" >&2
@@ -35,10 +54,10 @@ echo "helm $HELM_VERSION $helm_dir/helm"
 kubectl_dir=$cache/kubectl-$KUBECTL_VERSION
 if [ ! -x "$kubectl_dir/kubectl" ]; then
   echo "building kubectl $KUBECTL_VERSION from k8s.io/kubectl $KUBECTL_MODULE_VERSION (once; cached in $kubectl_dir)" >&2
-  tmp=$(mktemp -d "$cache/.kubectl.XXXXXX")
-  mkdir "$tmp/src"
   # kubectl's own command tree (k8s.io/kubectl/pkg/cmd) run the way its upstream main runs it.
-  cat >"$tmp/src/main.go" <<'EOF'
+  build_module kubectl "$kubectl_dir" \
+    "-X k8s.io/component-base/version.gitVersion=$KUBECTL_VERSION -X k8s.io/client-go/pkg/version.gitVersion=$KUBECTL_VERSION" \
+    "k8s.io/kubectl@$KUBECTL_MODULE_VERSION" "k8s.io/component-base@$KUBECTL_MODULE_VERSION" <<'EOF'
 package main
 
 import (
@@ -52,16 +71,6 @@ func main() {
 	os.Exit(cli.Run(cmd.NewDefaultKubectlCommand()))
 }
 EOF
-  printf 'module kubectl-build\n\ngo 1.24\n' >"$tmp/src/go.mod"
-  (
-    cd "$tmp/src"
-    go get "k8s.io/kubectl@$KUBECTL_MODULE_VERSION" "k8s.io/component-base@$KUBECTL_MODULE_VERSION" >&2
-    go mod tidy >&2
-    nice -n 19 go build -o "$tmp/kubectl" \
-      -ldflags "-X k8s.io/component-base/version.gitVersion=$KUBECTL_VERSION -X k8s.io/client-go/pkg/version.gitVersion=$KUBECTL_VERSION" . >&2
-  )
-  rm -rf "$tmp/src"
-  finish "$tmp" "$kubectl_dir"
 fi
 echo "kubectl $KUBECTL_VERSION $kubectl_dir/kubectl"
 
@@ -70,11 +79,10 @@ echo "kubectl $KUBECTL_VERSION $kubectl_dir/kubectl"
 types_dir=$cache/kube-types-$KUBECTL_MODULE_VERSION
 if [ ! -x "$types_dir/kube-types" ]; then
   echo "building kube-types from k8s.io/client-go $KUBECTL_MODULE_VERSION (once; cached in $types_dir)" >&2
-  tmp=$(mktemp -d "$cache/.kube-types.XXXXXX")
-  mkdir "$tmp/src"
   # Reads a YAML stream; prints `<apiVersion> <kind> <name>: ok|not built in|<error>` per document and
   # exits 1 when a document of a built-in kind does not decode strictly.
-  cat >"$tmp/src/main.go" <<'GO'
+  build_module kube-types "$types_dir" "" \
+    "k8s.io/client-go@$KUBECTL_MODULE_VERSION" "k8s.io/apimachinery@$KUBECTL_MODULE_VERSION" <<'GO'
 package main
 
 import (
@@ -138,15 +146,6 @@ func main() {
 	}
 }
 GO
-  printf 'module kube-types\n\ngo 1.24\n' >"$tmp/src/go.mod"
-  (
-    cd "$tmp/src"
-    go get "k8s.io/client-go@$KUBECTL_MODULE_VERSION" "k8s.io/apimachinery@$KUBECTL_MODULE_VERSION" >&2
-    go mod tidy >&2
-    nice -n 19 go build -o "$tmp/kube-types" . >&2
-  )
-  rm -rf "$tmp/src"
-  finish "$tmp" "$types_dir"
 fi
 echo "kube-types $KUBECTL_MODULE_VERSION $types_dir/kube-types"
 
