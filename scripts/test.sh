@@ -33,7 +33,8 @@ summary() {
 trap summary EXIT
 npm run lint
 npm run typecheck
-for suite in unit replay integration badinput; do
+# real-tools builds its pinned tools on the first run (scripts/install-real-tools.sh), cached after.
+for suite in unit replay integration badinput real-tools; do
   npm run "test:$suite" 2>&1 | tee -a "$log"
 done
 # A short fixed-seed set of the fault-injection suite (the long run: npm run chaos -- --runs 200).

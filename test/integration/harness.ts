@@ -27,7 +27,8 @@ import { DEPLOYMENT_WORKFLOW, stateQuery } from '../../src/workflows/messages';
 /** Repository root. */
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 
-async function freePort(): Promise<number> {
+/** A port on 127.0.0.1 that was free a moment ago. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.listen(0, '127.0.0.1', () => {

@@ -9,9 +9,17 @@ export interface FlagSpec {
 /** Flags keyed by the name the tool reads them by. */
 export type FlagSpecs = Record<string, FlagSpec>;
 
+/** What is wrong with a command line's flag. */
+export type ArgProblem = 'unknown' | 'missing-value' | 'bad-bool';
+
 /** A command line that does not parse: the message names the flag. */
 export class ArgError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly problem: ArgProblem = 'unknown',
+    /** The flag as typed, without any `=value`. */
+    readonly flag = ''
+  ) {
     super(message);
     this.name = 'ArgError';
   }
@@ -78,13 +86,17 @@ export function parseArgs(args: string[], specs: FlagSpecs): ParsedArgs {
     const found = byName.get(name);
     if (!found)
       throw new ArgError(
-        a.startsWith('--') ? `unknown flag: ${name}` : `unknown shorthand flag: '${name.slice(1)}' in ${a}`
+        a.startsWith('--') ? `unknown flag: ${name}` : `unknown shorthand flag: '${name.slice(1)}' in ${a}`,
+        'unknown',
+        name
       );
     const [key, spec] = found;
     if (!spec.value) {
       if (inline !== undefined && inline !== 'true' && inline !== 'false')
         throw new ArgError(
-          `invalid argument "${inline}" for "${name}" flag: strconv.ParseBool: parsing "${inline}": invalid syntax`
+          `invalid argument "${inline}" for "${name}" flag: strconv.ParseBool: parsing "${inline}": invalid syntax`,
+          'bad-bool',
+          name
         );
       put(key, inline ?? 'true');
       continue;
@@ -94,7 +106,13 @@ export function parseArgs(args: string[], specs: FlagSpecs): ParsedArgs {
       continue;
     }
     const next = args[i + 1];
-    if (next === undefined) throw new ArgError(`flag needs an argument: ${name}`);
+    // pflag's wording: `--name`, or for a shorthand `'n' in -n`.
+    if (next === undefined)
+      throw new ArgError(
+        `flag needs an argument: ${name.startsWith('--') ? name : `'${name.slice(1)}' in ${name}`}`,
+        'missing-value',
+        name
+      );
     put(key, next);
     i++;
   }
@@ -125,4 +143,49 @@ export function parseGoDuration(text: string): number | undefined {
     pos = re.lastIndex;
   }
   return text.length ? total : undefined;
+}
+
+/**
+ * argparse's unambiguous prefixes: each `--pre[=value]` that begins exactly one long flag of `specs` is
+ * written out in full; an ambiguous one is an error naming the candidates, as argparse words it.
+ */
+export function expandAbbreviations(args: string[], specs: FlagSpecs): string[] {
+  const longs = Object.values(specs).flatMap((spec) => spec.names.filter((n) => n.startsWith('--')));
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    if (!name.startsWith('--') || longs.includes(name)) {
+      out.push(a);
+      continue;
+    }
+    const matches = longs.filter((n) => n.startsWith(name));
+    if (matches.length > 1)
+      throw new ArgError(`ambiguous option: ${name} could match ${matches.join(', ')}`, 'unknown', name);
+    out.push(matches.length === 1 ? `${matches[0] as string}${eq > 0 ? a.slice(eq) : ''}` : a);
+  }
+  return out;
+}
+
+/** Go's `time.ParseDuration` error for `text` (`time: missing unit in duration "60"`), or undefined for a duration. */
+export function goDurationError(text: string): string | undefined {
+  if (parseGoDuration(text) !== undefined) return undefined;
+  const quoted = `"${text}"`;
+  const re = /(\d*\.?\d*)([^\d.]*)/y;
+  let pos = 0;
+  while (text && pos < text.length) {
+    re.lastIndex = pos;
+    const m = re.exec(text) as RegExpExecArray;
+    const [, number = '', unit = ''] = m;
+    if (!/\d/.test(number)) break;
+    if (!unit) return `time: missing unit in duration ${quoted}`;
+    if (!(unit in UNIT_MS)) return `time: unknown unit "${unit}" in duration ${quoted}`;
+    pos = re.lastIndex;
+  }
+  return `time: invalid duration ${quoted}`;
 }

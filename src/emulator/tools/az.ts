@@ -1,7 +1,7 @@
 /** Emulated `az`: `account show` and the `ad sp` commands, on the emulator's tenant. */
 import { stringify } from 'yaml';
 import type { FlagSpecs, ParsedArgs } from './args';
-import { ArgError, parseArgs } from './args';
+import { ArgError, expandAbbreviations, parseArgs } from './args';
 import type { ToolIO, ToolMain } from './client';
 import { ToolError, crash, errorMessage, worldCall } from './client';
 import { recorded } from './run';
@@ -68,12 +68,13 @@ const COMMANDS: Command[] = [
   },
 ];
 
-const OUTPUTS = ['json', 'jsonc', 'none', 'table', 'tsv', 'yaml', 'yamlc'];
+const OUTPUTS = ['json', 'jsonc', 'yaml', 'yamlc', 'table', 'tsv', 'none'];
 const SCOPE_RE =
   /^\/subscriptions\/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(\/resourceGroups\/[-\w._()]+(\/.*)?)?$/;
 
-function usageError(cmd: Command, message: string): ToolError {
-  return new ToolError(`ERROR: ${message}\nusage: ${cmd.usage}`);
+/** A refused command line: exit 2 where argparse refuses it, 1 where az's own checks do. */
+function usageError(cmd: Command, message: string, exitCode = 2): ToolError {
+  return new ToolError(`ERROR: ${message}\nusage: ${cmd.usage}`, exitCode);
 }
 
 /** argparse's `nargs='+'` for `--scopes a b`: every following word until the next flag. */
@@ -189,12 +190,17 @@ async function run(io: ToolIO, cmd: Command, args: ParsedArgs): Promise<number> 
       const role = args.last('role');
       const scopes = args.all('scopes');
       if (role !== undefined && !scopes.length)
-        throw usageError(cmd, 'usage error: To create role assignments, specify both --role and --scopes.');
+        throw usageError(
+          cmd,
+          'Usage error: To create role assignments, specify both --role and --scopes.',
+          1
+        );
       for (const s of scopes)
         if (!SCOPE_RE.test(s))
           throw usageError(
             cmd,
-            `--scopes: '${s}' is not a valid scope: expected /subscriptions/<subscription id>[/resourceGroups/<name>...]`
+            `--scopes: '${s}' is not a valid scope: expected /subscriptions/<subscription id>[/resourceGroups/<name>...]`,
+            1
           );
       const years = args.last('years');
       if (years !== undefined && !/^[1-9]\d*$/.test(years))
@@ -280,19 +286,28 @@ export const az: ToolMain = async (io) => {
     (x, y) => y.path.length - x.path.length
   )[0];
   if (!cmd) {
-    const shown = words.join(' ') || '(none)';
+    // az names the first word no command continues with, and exits 2 as argparse does.
+    let known = 0;
+    while (
+      known < words.length &&
+      COMMANDS.some((c) => words.slice(0, known + 1).every((w, i) => c.path[i] === w))
+    )
+      known++;
+    const shown = words[known] ?? '(none)';
     throw new ToolError(
-      `ERROR: '${shown}' is misspelled or not recognized by the system.\nThe emulated az knows: ${COMMANDS.map((c) => `az ${c.path.join(' ')}`).join(', ')}`
+      `ERROR: '${shown}' is misspelled or not recognized by the system.\nThe emulated az knows: ${COMMANDS.map((c) => `az ${c.path.join(' ')}`).join(', ')}`,
+      2
     );
   }
   const rest = io.args.slice(cmd.path.length);
   let args: ParsedArgs;
   try {
-    args = parseArgs(expandScopes(rest), cmd.flags);
+    args = parseArgs(expandScopes(expandAbbreviations(rest, cmd.flags)), cmd.flags);
   } catch (err) {
-    if (err instanceof ArgError)
-      throw usageError(cmd, `unrecognized arguments: ${err.message.replace(/^[^:]*: /, '')}`);
-    throw err;
+    if (!(err instanceof ArgError)) throw err;
+    if (err.message.startsWith('ambiguous option')) throw usageError(cmd, err.message);
+    if (err.problem === 'missing-value') throw usageError(cmd, `argument ${err.flag}: expected one argument`);
+    throw usageError(cmd, `unrecognized arguments: ${err.message.replace(/^[^:]*: /, '')}`);
   }
   if (args.positionals.length) throw usageError(cmd, `unrecognized arguments: ${args.positionals.join(' ')}`);
   for (const r of cmd.required ?? [])
@@ -301,7 +316,7 @@ export const az: ToolMain = async (io) => {
   if (output !== undefined && !OUTPUTS.includes(output))
     throw usageError(
       cmd,
-      `argument --output/-o: invalid choice: '${output}' (choose from ${OUTPUTS.map((o) => `'${o}'`).join(', ')})`
+      `az ${cmd.path.join(' ')}: '${output}' is not a valid value for '--output'. Allowed values: ${OUTPUTS.join(', ')}.`
     );
   return run(io, cmd, args);
 };

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import type { FlagSpecs, ParsedArgs } from './args';
-import { ArgError, parseArgs, parseGoDuration } from './args';
+import { ArgError, goDurationError, parseArgs } from './args';
 import type { ToolIO, ToolMain } from './client';
 import { ToolError, crash, errorMessage, worldCall } from './client';
 import type { KubeAccess } from './kubeconfig';
@@ -118,11 +118,23 @@ function checkOutput(command: string, args: ParsedArgs): 'table' | 'json' | 'yam
   return o;
 }
 
+/** `--timeout` must be a Go duration; the error is pflag's around Go's own. */
+function checkTimeout(command: string, args: ParsedArgs): void {
+  const timeout = args.last('timeout');
+  const problem = timeout === undefined ? undefined : goDurationError(timeout);
+  if (problem) throw usageError(command, `invalid argument "${timeout}" for "--timeout" flag: ${problem}`);
+}
+
 /** `a.b=1,c=x` into nested values, typed as `--set` types them (`--set-string` keeps strings). */
 function setValues(target: Record<string, unknown>, spec: string, typed: boolean, flag: string): void {
-  for (const part of spec.split(/(?<!\\),/)) {
+  const parts = spec.split(/(?<!\\),/);
+  for (const [i, part] of parts.entries()) {
     const eq = part.indexOf('=');
-    if (eq <= 0) throw fail(`failed parsing ${flag} data: key "${part}" has no value`);
+    // Helm names the last key of the path, and says when a comma followed it.
+    if (eq <= 0)
+      throw fail(
+        `failed parsing ${flag} data: key "${part.slice(part.lastIndexOf('.') + 1)}" has no value${i < parts.length - 1 ? ' (cannot end with ,)' : ''}`
+      );
     const keys = part.slice(0, eq).split('.');
     const raw = part.slice(eq + 1).replace(/\\,/g, ',');
     let value: unknown = raw;
@@ -232,12 +244,7 @@ async function installOrUpgrade(
       `release name "${release}": invalid release name, must match regex ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length must not be longer than 53`
     );
   const format = checkOutput(command, args);
-  const timeout = args.last('timeout');
-  if (timeout !== undefined && parseGoDuration(timeout) === undefined)
-    throw usageError(
-      command,
-      `invalid argument "${timeout}" for "--timeout" flag: time: invalid duration "${timeout}"`
-    );
+  checkTimeout(command, args);
   const mode = command === 'install' ? 'install' : args.bool('install') ? 'upgrade-install' : 'upgrade';
   if (args.bool('resetValues') && args.bool('reuseValues'))
     throw fail('--reset-values and --reuse-values cannot be used together');
@@ -348,12 +355,7 @@ async function list(io: ToolIO, args: ParsedArgs): Promise<number> {
 async function uninstall(io: ToolIO, args: ParsedArgs): Promise<number> {
   const releases = args.positionals;
   if (!releases.length) throw usageError('uninstall', '"helm uninstall" requires at least 1 argument');
-  const timeout = args.last('timeout');
-  if (timeout !== undefined && parseGoDuration(timeout) === undefined)
-    throw usageError(
-      'uninstall',
-      `invalid argument "${timeout}" for "--timeout" flag: time: invalid duration "${timeout}"`
-    );
+  checkTimeout('uninstall', args);
   const a = access(io, args, '');
   return recorded(io, 'helm', 'uninstall', releases.join(','), async (crashFault) => {
     for (const release of releases) {

@@ -243,11 +243,37 @@ function firstRef(sources: Source[]): string | undefined {
   return `${doc.kind.toLowerCase()}/${typeof doc.metadata?.name === 'string' ? doc.metadata.name : ''}`;
 }
 
+/** A document as Go's encoding/json writes a decoded one: object keys sorted. */
+function goJson(value: unknown): string {
+  const sorted = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sorted);
+    if (v === null || typeof v !== 'object') return v;
+    const record = v as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.keys(record)
+        .sort()
+        .map((k) => [k, sorted(record[k])])
+    );
+  };
+  return JSON.stringify(sorted(value));
+}
+
+/** kubectl decodes every document before it maps any to the server: one without a kind stops the apply. */
+function checkKinds(sources: Source[]): void {
+  const problems = sources.flatMap((s) =>
+    s.docs
+      .filter((d) => d !== null && typeof d === 'object' && !(d as { kind?: unknown }).kind)
+      .map((d) => `unable to decode "${s.name}": Object 'Kind' is missing in '${goJson(d)}'`)
+  );
+  if (problems.length) throw new ToolError(`error: ${problems.join('\n')}`);
+}
+
 async function apply(io: ToolIO, args: ParsedArgs, rest: string[]): Promise<number> {
   if (rest.length) throw usageError('apply', `unexpected args: [${rest.join(' ')}]`);
   const files = args.all('filename');
   if (!files.length) throw usageError('apply', 'must specify one of -f and -k');
   const sources = await readSources(io, files);
+  checkKinds(sources);
   const a = access(io, args);
   const explicitNs = args.last('namespace');
   return recorded(io, 'kubectl', 'apply', firstRef(sources), async (crashFault) => {

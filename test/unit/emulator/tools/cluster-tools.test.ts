@@ -556,7 +556,7 @@ describe('emulated cluster tools', () => {
       assert.deepEqual(h.services.applied, { 'sp:k0rdent-x-sp': 1 });
     });
 
-    it('a fail fault exits before acting; bad usage exits 1 with a usage line', async () => {
+    it("a fail fault exits before acting; a command line argparse refuses exits 2, az's own checks 1, with a usage line", async () => {
       h.faults.push({
         match: { tool: 'az', command: 'ad sp create-for-rbac' },
         kind: 'fail',
@@ -576,13 +576,13 @@ describe('emulated cluster tools', () => {
       );
       expectFail(
         await h.run('az', ['ad', 'sp', 'delete']),
-        1,
+        2,
         /the following arguments are required: --id\nusage: az ad sp delete --id ID/
       );
       expectFail(
         await h.run('az', ['ad', 'sp', 'frobnicate']),
-        1,
-        "ERROR: 'ad sp frobnicate' is misspelled or not recognized by the system."
+        2,
+        "ERROR: 'frobnicate' is misspelled or not recognized by the system."
       );
     });
   });
