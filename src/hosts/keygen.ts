@@ -45,7 +45,6 @@ function dispatch(): void {
 
 function spawnThread(): Worker {
   const thread = new Worker(path.join(__dirname, 'keygen-thread.js'));
-  thread.unref();
   threads.push(thread);
   thread.on('message', (answer: KeygenAnswer) => {
     working.delete(thread);
@@ -67,6 +66,8 @@ function spawnThread(): Worker {
     }
     dispatch();
   });
+  // After the listeners, which hold the thread's port: the thread alone keeps no process alive.
+  thread.unref();
   return thread;
 }
 
