@@ -277,13 +277,17 @@ export async function stopFolderEmulator(workDir: string): Promise<void> {
   }
 }
 
-/** Runs the CLI in a child process against the shared server. */
-export async function runCli(args: string[], cwd: string): Promise<{ code: number; output: string }> {
+/** Runs the CLI in a child process against the shared server; `env` adds or overrides variables. */
+export async function runCli(
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {}
+): Promise<{ code: number; output: string }> {
   const s = await startServer();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'k0rdent-deploy'), ...args], {
       cwd,
-      env: { ...process.env, TEMPORAL_ADDRESS: s.address },
+      env: { ...process.env, TEMPORAL_ADDRESS: s.address, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
