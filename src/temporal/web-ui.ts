@@ -1,5 +1,4 @@
 /** Addresses of Temporal Web UI pages: a deployment's workflow page and the filtered workflow list. */
-import { SearchAttributeNames } from '../workflows/messages';
 
 /** The Web UI of a server the CLI did not start: K0RDENT_WEB_UI (e.g. http://localhost:8080), if set. */
 export function configuredWebUi(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -11,11 +10,6 @@ export function configuredWebUi(env: NodeJS.ProcessEnv = process.env): string | 
 export function workflowPageUrl(ui: string, namespace: string, workflowId: string, runId: string): string {
   const parts = ['namespaces', namespace, 'workflows', workflowId, runId].map(encodeURIComponent);
   return `${ui}/${parts.join('/')}/history`;
-}
-
-/** The visibility query of every deployment workflow. */
-export function deploymentsQuery(workflowType: string): string {
-  return `WorkflowType="${workflowType}" AND ${SearchAttributeNames.deploymentId} IS NOT NULL`;
 }
 
 /** The workflow list of a namespace filtered by a visibility query. */
