@@ -607,9 +607,10 @@ async function demo(args: string[]): Promise<number> {
   const v = parse(args, {});
   const workDir = typeof v.dir === 'string' ? workDirOf(v.dir) : path.join(process.cwd(), '.demo');
   const stateDir = path.join(workDir, 'state');
-  await fs.mkdir(stateDir, { recursive: true });
   const configFile = path.join(PACKAGE_ROOT, 'config', 'examples', 'demo.yaml');
+  // Bad connection settings are refused before the demo folder is made.
   await ensureServer(stateDir);
+  await fs.mkdir(stateDir, { recursive: true });
   // Long-running operations and installs take a visible while, as Azure's do (much shorter, though).
   await ensureArmEmulator(stateDir, { lroMs: DEMO_LRO_MS, hostTimings: DEMO_HOST_TIMINGS });
   const pidFile = path.join(stateDir, 'worker.pid');

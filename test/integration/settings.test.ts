@@ -45,7 +45,7 @@ describe('bad production connection settings', function () {
     );
   }
 
-  for (const command of ['deploy', 'worker']) {
+  for (const command of ['deploy', 'worker', 'demo']) {
     it(`${command}: a server that does not answer is named by TEMPORAL_ADDRESS`, async () => {
       const port = await closedPort();
       await refused(
