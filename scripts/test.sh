@@ -25,7 +25,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 # The production suite's Temporal server: built once (several minutes), then taken from the cache.
-echo "Temporal server: $(nice -n 19 scripts/install-temporal-server.sh)"
+server_dir=$(nice -n 19 scripts/install-temporal-server.sh)
+echo "Temporal server: $server_dir"
 log=$(mktemp)
 summary() {
   local status=$? passed failed
