@@ -191,18 +191,29 @@ describe('production: Temporal on PostgreSQL, two workers on one task queue', fu
       assert.deepEqual(checkAppliedOnce(harness.arm, state, d.config), []);
       const shares = await activityShares(d);
       const total = [...shares.values()].reduce((a, b) => a + b, 0);
-      const [first, second] = workers.slice(0, 2).map((w) => shares.get(identityOf(w)) ?? 0);
+      // The history records each activity's last attempt only: the killed worker's k0s attempt shows
+      // as the survivor's, and the worker that completes a workflow task often gets its activities at once.
       console.log(
         `      activities: ${total} in ${Math.round((Date.now() - started) / 1000)} s; ` +
           workers
             .map((w, i) => {
               const n = shares.get(identityOf(w)) ?? 0;
-              const role = w === victim ? 'SIGKILLed' : i === 2 ? 'started after the kill' : 'survivor';
+              const role =
+                w === victim
+                  ? 'SIGKILLed in its k0s attempt'
+                  : i === 2
+                    ? 'started after the kill'
+                    : 'survivor';
               return `worker ${i + 1} (${role}) ${n} (${Math.round((100 * n) / total)}%)`;
             })
             .join(', ')
       );
-      assert.ok((first ?? 0) > 0 && (second ?? 0) > 0, 'both workers of the task queue ran activities');
+      assert.ok((shares.get(identityOf(survivor)) ?? 0) > 0, 'the survivor ran activities');
+      assert.equal(
+        [...shares.keys()].filter((identity) => !workers.some((w) => identityOf(w) === identity)).length,
+        0,
+        'no other worker ran any'
+      );
     } finally {
       for (const w of workers) w.kill('SIGTERM');
     }
