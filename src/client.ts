@@ -28,8 +28,9 @@ import type { K0rdentConfig, WorkerTuning } from './config/types';
 import { azureTarget, emulatorTarget } from './azure/target';
 import { ensureArmEmulator } from './emulator/processes';
 import { importLegacyState, readStateFile } from './state/legacy';
-import { connectionSettings } from './temporal/connection';
+import { SettingsError, connectChecked, connectionSettings } from './temporal/connection';
 import { PACKAGE_ROOT, ensureDevServer } from './temporal/dev-server';
+import { configuredWebUi, workflowListUrl, workflowPageUrl } from './temporal/web-ui';
 import { createWorker } from './worker';
 import type { deploymentWorkflow } from './workflows/deployment';
 import type { DeploymentFlags, DeploymentInput, DeploymentState } from './workflows/messages';
@@ -75,7 +76,8 @@ commands:
 common options:
   --dir DIR      deployment folder (default: current directory); holds state/, .clusterid, keys
   --id ID        deployment id (default: the folder's .clusterid)
-Temporal connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_* ... (default: embedded dev server)`;
+Temporal connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_* ... (default: embedded dev server)
+Web UI links: the embedded dev server's, else K0RDENT_WEB_UI (e.g. http://localhost:8080)`;
 
 const COMMON = {
   dir: { type: 'string' },
@@ -119,16 +121,33 @@ function workDirOf(dir: unknown): string {
   return workDir;
 }
 
+/** A client of the configured server (the embedded one is started when needed) and its Web UI, if known. */
 async function connect(workDir: string): Promise<{ client: Client; embedded: boolean; uiUrl?: string }> {
   const settings = connectionSettings();
-  let uiUrl: string | undefined;
-  if (settings.embedded) uiUrl = (await ensureDevServer({ stateDir: path.join(workDir, 'state') })).uiUrl;
+  if (!settings.embedded) {
+    return { client: await connectChecked(settings), embedded: false, uiUrl: configuredWebUi() };
+  }
+  const { uiUrl } = await ensureDevServer({ stateDir: path.join(workDir, 'state') });
   const connection = await Connection.connect(settings.options);
-  return {
-    client: new Client({ connection, namespace: settings.namespace }),
-    embedded: settings.embedded,
-    uiUrl,
-  };
+  return { client: new Client({ connection, namespace: settings.namespace }), embedded: true, uiUrl };
+}
+
+/** Starts the embedded dev server when it is the one configured, else checks the named server and namespace. */
+async function ensureServer(stateDir: string): Promise<void> {
+  const settings = connectionSettings();
+  if (settings.embedded) await ensureDevServer({ stateDir });
+  else await (await connectChecked(settings)).connection.close();
+}
+
+/** The Web UI page of the deployment's current run, when the UI's address is known. */
+async function pageLink(
+  client: Client,
+  uiUrl: string | undefined,
+  handle: Handle
+): Promise<string | undefined> {
+  if (!uiUrl) return undefined;
+  const { runId } = await handle.describe();
+  return workflowPageUrl(uiUrl, client.options.namespace, handle.workflowId, runId);
 }
 
 async function deploymentId(workDir: string, id: unknown): Promise<string> {
@@ -307,10 +326,12 @@ async function deploy(args: string[]): Promise<number> {
   ];
   if (issues.length > 0) throw new ConfigError(file, issues);
   for (const n of notices) console.log(`notice: ${n}`);
+  if (typeof v.id === 'string') await deploymentId(workDir, v.id);
+  // Bad connection settings are refused before the folder gets anything.
+  const { client, uiUrl } = await connect(workDir);
   await fs.mkdir(workDir, { recursive: true });
   const stateFile = path.join(workDir, 'state', 'deployment-state.yaml');
-  const id = typeof v.id === 'string' ? await deploymentId(workDir, v.id) : await folderClusterId(workDir);
-  const { client, uiUrl } = await connect(workDir);
+  const id = typeof v.id === 'string' ? v.id : await folderClusterId(workDir);
   const taskQueue = config.orchestrator.task_queue;
   const handle: Handle = client.workflow.getHandle(workflowIdFor(id));
   let attached = await isRunning(handle);
@@ -368,7 +389,8 @@ async function deploy(args: string[]): Promise<number> {
     }
     if (current && current.status === 'completed') await handle.signal(resumeSignal);
   }
-  if (uiUrl) console.log(`Web UI: ${uiUrl}/namespaces/default/workflows/${id}`);
+  const link = await pageLink(client, uiUrl, handle);
+  if (link) console.log(`Web UI: ${link}`);
   console.log(`state file: ${path.join(workDir, 'state', 'deployment-state.yaml')}`);
   if (v.detach) return 0;
   const worker = v['no-worker']
@@ -412,19 +434,24 @@ async function folderClusterId(workDir: string): Promise<string> {
 /** The deployment named by --dir / --id, with a client connected to its server. */
 async function openDeployment(
   v: Values
-): Promise<{ workDir: string; id: string; client: Client; handle: Handle }> {
+): Promise<{ workDir: string; id: string; client: Client; handle: Handle; uiUrl?: string }> {
   const workDir = workDirOf(v.dir);
   const id = await deploymentId(workDir, v.id);
-  const { client } = await connect(workDir);
-  return { workDir, id, client, handle: client.workflow.getHandle(id) };
+  const { client, uiUrl } = await connect(workDir);
+  return { workDir, id, client, handle: client.workflow.getHandle(id), uiUrl };
 }
 
 async function status(args: string[]): Promise<number> {
   const v = parse(args, { json: { type: 'boolean' } });
-  const { workDir, id, client, handle } = await openDeployment(v);
-  if ((await isRunning(handle)) && (await workerPolls(client, handle))) {
+  const { workDir, id, client, handle, uiUrl } = await openDeployment(v);
+  const running = await isRunning(handle);
+  // The link goes to stderr with --json, so stdout stays one JSON document.
+  const link = running ? await pageLink(client, uiUrl, handle) : undefined;
+  const printLink = () => link && (v.json ? console.error : console.log)(`Web UI: ${link}`);
+  if (running && (await workerPolls(client, handle))) {
     const state = await handle.query(stateQuery);
     console.log(v.json ? JSON.stringify(state, null, 2) : renderTable(state));
+    printLink();
     return 0;
   }
   // Without a worker nothing can answer a query; the projection is the last known truth.
@@ -432,6 +459,7 @@ async function status(args: string[]): Promise<number> {
   const projected = await readStateFile(workDir, id);
   console.error(`no worker is running for ${id}: showing ${file}`);
   console.log(v.json ? JSON.stringify(projected, null, 2) : renderProjectedTable(projected));
+  printLink();
   return 0;
 }
 
@@ -454,9 +482,10 @@ function renderProjectedTable(doc: Record<string, unknown>): string {
 
 async function list(args: string[]): Promise<number> {
   const v = parse(args, {});
-  const { client } = await connect(workDirOf(v.dir));
+  const { client, uiUrl } = await connect(workDirOf(v.dir));
+  const query = `WorkflowType = '${DEPLOYMENT_WORKFLOW}'`;
   console.log(`${'deployment'.padEnd(18)} ${'workflow'.padEnd(11)} ${'status'.padEnd(13)} phase`);
-  for await (const wf of client.workflow.list({ query: `WorkflowType = '${DEPLOYMENT_WORKFLOW}'` })) {
+  for await (const wf of client.workflow.list({ query })) {
     const attr = (name: string) => {
       const value = (wf.searchAttributes?.[name] as unknown[] | undefined)?.[0];
       return typeof value === 'string' ? value : '';
@@ -465,6 +494,7 @@ async function list(args: string[]): Promise<number> {
       `${wf.workflowId.padEnd(18)} ${wf.status.name.padEnd(11)} ${attr(SearchAttributeNames.status).padEnd(13)} ${attr(SearchAttributeNames.phase)}`
     );
   }
+  if (uiUrl) console.log(`Web UI: ${workflowListUrl(uiUrl, client.options.namespace, query)}`);
   return 0;
 }
 
@@ -604,7 +634,7 @@ async function worker(args: string[]): Promise<number> {
   const workDir = workDirOf(v.dir);
   const tuning = workerTuning(v, workDir);
   const { runWorker } = await import('./worker');
-  if (connectionSettings().embedded) await ensureDevServer({ stateDir: path.join(workDir, 'state') });
+  await ensureServer(path.join(workDir, 'state'));
   await runWorker(typeof v['task-queue'] === 'string' ? v['task-queue'] : undefined, tuning);
   return 0;
 }
@@ -628,9 +658,10 @@ async function demo(args: string[]): Promise<number> {
   const v = parse(args, {});
   const workDir = typeof v.dir === 'string' ? workDirOf(v.dir) : path.join(process.cwd(), '.demo');
   const stateDir = path.join(workDir, 'state');
-  await fs.mkdir(stateDir, { recursive: true });
   const configFile = path.join(PACKAGE_ROOT, 'config', 'examples', 'demo.yaml');
-  const server = connectionSettings().embedded ? await ensureDevServer({ stateDir }) : undefined;
+  // Bad connection settings are refused before the demo folder is made.
+  await ensureServer(stateDir);
+  await fs.mkdir(stateDir, { recursive: true });
   // Long-running operations and installs take a visible while, as Azure's do (much shorter, though).
   await ensureArmEmulator(stateDir, { lroMs: DEMO_LRO_MS, hostTimings: DEMO_HOST_TIMINGS });
   const pidFile = path.join(stateDir, 'worker.pid');
@@ -672,8 +703,10 @@ async function demo(args: string[]): Promise<number> {
     '--no-worker',
   ]);
   const id = await deploymentId(workDir, undefined);
+  const { client, uiUrl } = await connect(workDir);
+  const link = await pageLink(client, uiUrl, client.workflow.getHandle(id));
   console.log(`
-Web UI:      ${server?.uiUrl ?? `(the Web UI of ${process.env.TEMPORAL_ADDRESS})`}/namespaces/default/workflows/${id}
+Web UI:      ${link ?? `(set K0RDENT_WEB_UI to the Web UI of ${process.env.TEMPORAL_ADDRESS} for a link)`}
 state file:  ${path.join(stateDir, 'deployment-state.yaml')}
 The deployment stays open. Try:
   node bin/k0rdent-deploy rollback --dir ${workDir} --to install_k0s
@@ -719,7 +752,7 @@ export async function main(argv: string[]): Promise<number> {
       console.log(USAGE);
       return 0;
     }
-    if (err instanceof UsageError || err instanceof ConfigError) {
+    if (err instanceof UsageError || err instanceof ConfigError || err instanceof SettingsError) {
       console.error(err.message);
       return 2;
     }

@@ -33,7 +33,17 @@ else
   temporal operator namespace create --address "$ADDRESS" --namespace "$NAMESPACE" --retention "$RETENTION"
 fi
 
-registered="$(temporal operator search-attribute list --address "$ADDRESS" --namespace "$NAMESPACE")"
+# A new namespace reaches every frontend's cache some seconds after it is created; until then the
+# server answers "namespace not found".
+tries=0
+until registered="$(temporal operator search-attribute list --address "$ADDRESS" --namespace "$NAMESPACE")"; do
+  tries=$((tries + 1))
+  if [ "$tries" -ge 30 ]; then
+    echo "namespace $NAMESPACE is not served after $tries tries" >&2
+    exit 1
+  fi
+  sleep 1
+done
 for name in $SEARCH_ATTRIBUTES; do
   if printf '%s\n' "$registered" | grep -qw "$name"; then
     echo "search attribute $name: exists"

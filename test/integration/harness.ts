@@ -71,22 +71,40 @@ export async function startServer(emulator: ArmEmulatorOptions = TEST_EMULATOR):
   const port = await freePort();
   const uiPort = await freePort();
   const started = await ensureDevServer({ stateDir: dir, port, uiPort, startTimeoutMs: 90_000 });
-  const client = new Client({ connection: await Connection.connect({ address: started.address }) });
-  const connection = await NativeConnection.connect({ address: started.address });
+  server = await attach({ address: started.address, port, uiPort, pid: started.pid, dir }, emulator);
+  return server;
+}
+
+/** Clients of the server at `where.address` in `namespace`, and the ARM emulator of the tests. */
+async function attach(
+  where: Pick<Server, 'address' | 'port' | 'uiPort' | 'pid' | 'dir'>,
+  emulator: ArmEmulatorOptions,
+  namespace?: string
+): Promise<Server> {
+  const client = new Client({ connection: await Connection.connect({ address: where.address }), namespace });
+  const connection = await NativeConnection.connect({ address: where.address });
   const arm = await startArmEmulator(emulator);
-  const armCaFile = path.join(dir, 'arm-ca.pem');
+  const armCaFile = path.join(where.dir, 'arm-ca.pem');
   await fs.writeFile(armCaFile, arm.caPem);
-  server = {
-    address: started.address,
-    port,
-    uiPort,
-    pid: started.pid,
-    dir,
-    client,
-    connection,
-    arm,
-    armCaFile,
-  };
+  return { ...where, client, connection, arm, armCaFile };
+}
+
+/**
+ * Makes the harness use a Temporal server started elsewhere (the production suite's server on
+ * PostgreSQL) instead of a dev server; the harness neither restarts nor stops that server.
+ */
+export async function useExternalServer(
+  address: string,
+  namespace: string,
+  emulator: ArmEmulatorOptions = TEST_EMULATOR
+): Promise<Server> {
+  if (server) throw new Error(`the harness uses ${server.address} already`);
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'k0rdent-temporal-'));
+  server = await attach(
+    { address, port: Number(address.split(':').pop()), uiPort: 0, dir },
+    emulator,
+    namespace
+  );
   return server;
 }
 
@@ -280,13 +298,17 @@ export async function stopFolderEmulator(workDir: string): Promise<void> {
   }
 }
 
-/** Runs the CLI in a child process against the shared server. */
-export async function runCli(args: string[], cwd: string): Promise<{ code: number; output: string }> {
+/** Runs the CLI in a child process against the shared server; `env` adds or overrides variables. */
+export async function runCli(
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {}
+): Promise<{ code: number; output: string }> {
   const s = await startServer();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'k0rdent-deploy'), ...args], {
       cwd,
-      env: { ...process.env, TEMPORAL_ADDRESS: s.address },
+      env: { ...process.env, TEMPORAL_ADDRESS: s.address, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

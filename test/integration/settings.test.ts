@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT, runCli, startServer } from './harness';
+
+/** A local port nothing listens on (it was free a moment ago). */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('bad production connection settings', function () {
+  this.timeout(60_000);
+  let dir: string;
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'k0rdent-settings-'));
+  });
+  afterEach(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  /** The command line of `command` in the test folder; deploy gets the shipped config and the local world. */
+  function argsOf(command: string): string[] {
+    const config = path.join(ROOT, 'config', 'k0rdent-default.yaml');
+    const extra = command === 'deploy' ? ['--config', config, '--cloud', 'emulator'] : [];
+    return [command, '--dir', dir, ...extra];
+  }
+
+  /** Runs a command with `env` and checks: exit 2, one line matching `expected`, nothing created. */
+  async function refused(args: string[], env: NodeJS.ProcessEnv, expected: RegExp): Promise<void> {
+    const run = await runCli(args, dir, env);
+    assert.equal(run.code, 2, run.output);
+    const lines = run.output.trim().split('\n');
+    assert.equal(lines.length, 1, `one line, got:\n${run.output}`);
+    assert.match(lines[0] ?? '', expected);
+    assert.deepEqual(
+      await fs.readdir(dir),
+      [],
+      'the folder stays empty: no .clusterid, no state, no emulator'
+    );
+  }
+
+  for (const command of ['deploy', 'worker', 'demo']) {
+    it(`${command}: a server that does not answer is named by TEMPORAL_ADDRESS`, async () => {
+      const port = await closedPort();
+      await refused(
+        argsOf(command),
+        { TEMPORAL_ADDRESS: `127.0.0.1:${port}` },
+        new RegExp(`^TEMPORAL_ADDRESS 127\\.0\\.0\\.1:${port}: no Temporal server answered`)
+      );
+    });
+
+    it(`${command}: a namespace the server lacks is named by TEMPORAL_NAMESPACE`, async () => {
+      await startServer();
+      await refused(
+        argsOf(command),
+        { TEMPORAL_NAMESPACE: 'no-such-namespace' },
+        /^TEMPORAL_NAMESPACE no-such-namespace: no such namespace on 127\.0\.0\.1:\d+ \(create it/
+      );
+    });
+  }
+
+  const settings: [string, NodeJS.ProcessEnv, RegExp][] = [
+    [
+      'an address without a port',
+      { TEMPORAL_ADDRESS: 'temporal.example.com' },
+      /^TEMPORAL_ADDRESS temporal\.example\.com: not host:port/,
+    ],
+    [
+      'a port out of range',
+      { TEMPORAL_ADDRESS: 'localhost:70000' },
+      /^TEMPORAL_ADDRESS localhost:70000: not host:port/,
+    ],
+    ['an empty namespace', { TEMPORAL_NAMESPACE: '' }, /^TEMPORAL_NAMESPACE: set but empty$/],
+    [
+      'a client certificate that does not exist',
+      {
+        TEMPORAL_TLS_CLIENT_CERT_PATH: '/nonexistent/client.pem',
+        TEMPORAL_TLS_CLIENT_KEY_PATH: '/nonexistent/client.key',
+      },
+      /^TEMPORAL_TLS_CLIENT_CERT_PATH \/nonexistent\/client\.pem: no such file$/,
+    ],
+    [
+      'a server CA that does not exist',
+      { TEMPORAL_TLS_SERVER_CA_CERT_PATH: '/nonexistent/ca.pem' },
+      /^TEMPORAL_TLS_SERVER_CA_CERT_PATH \/nonexistent\/ca\.pem: no such file$/,
+    ],
+  ];
+  for (const [label, env, expected] of settings) {
+    for (const command of ['deploy', 'worker']) {
+      it(`${command}: refuses ${label} in one line naming the setting`, async () => {
+        await refused(argsOf(command), env, expected);
+      });
+    }
+  }
+});
