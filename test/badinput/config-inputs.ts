@@ -64,6 +64,14 @@ export const RANGES: Record<string, [number, number]> = {
   'orchestrator.heartbeat_seconds': [1, MAX_WAIT],
   'orchestrator.max_attempts': [1, 100],
   'orchestrator.parallel_vms': [1, 50],
+  'orchestrator.poll_initial_ms': [10, 60_000],
+  'orchestrator.poll_max_ms': [10, MAX_WAIT * 1000],
+  'orchestrator.worker.max_workflow_tasks': [2, 1000],
+  'orchestrator.worker.max_activities': [1, 2000],
+  'orchestrator.worker.max_local_activities': [1, 2000],
+  'orchestrator.worker.target_cpu_percent': [10, 100],
+  'orchestrator.worker.target_memory_percent': [10, 100],
+  'orchestrator.worker.keygen_threads': [1, 64],
 };
 
 /** Keys with a fixed set of values; `folded` ones accept another letter case (with a warning). */
@@ -73,6 +81,7 @@ export const CHOICES: Record<string, { values: string[]; folded?: boolean }> = {
   'azure.eviction_policy': { values: ['Deallocate', 'Delete'], folded: true },
   'orchestrator.activity_preset': { values: ['provisioning', 'quick'] },
   'orchestrator.cloud': { values: ['emulator', 'azure'] },
+  'orchestrator.worker.tuner': { values: ['fixed', 'resource'] },
 };
 
 /** IPv4 CIDR keys. */
