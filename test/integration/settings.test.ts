@@ -1,18 +1,8 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, runCli, startServer } from './harness';
-
-/** A local port nothing listens on (it was free a moment ago). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { ROOT, freePort, runCli, startServer } from './harness';
 
 describe('bad production connection settings', function () {
   this.timeout(60_000);
@@ -47,7 +37,8 @@ describe('bad production connection settings', function () {
 
   for (const command of ['deploy', 'worker', 'demo']) {
     it(`${command}: a server that does not answer is named by TEMPORAL_ADDRESS`, async () => {
-      const port = await closedPort();
+      // Free a moment ago: nothing listens there.
+      const port = await freePort();
       await refused(
         argsOf(command),
         { TEMPORAL_ADDRESS: `127.0.0.1:${port}` },

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { portOpen } from '../../src/temporal/dev-server';
-import { ROOT } from '../integration/harness';
+import { ROOT, freePort } from '../integration/harness';
 
 const run = promisify(execFile);
 
@@ -31,15 +31,6 @@ interface ComposeService {
 export function composeServices(): Record<string, ComposeService> {
   const text = readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');
   return (parse(text) as { services: Record<string, ComposeService> }).services;
-}
-
-/** A free TCP port on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /**

@@ -85,10 +85,14 @@ function serve(socket: net.Socket, world: WorldCall, onRun: () => void): void {
         alive(
           new Promise<void>((resolve, reject) => {
             const timer = setTimeout(resolve, Math.max(0, ms));
-            gone.signal.addEventListener('abort', () => {
-              clearTimeout(timer);
-              reject(new ToolKilled());
-            });
+            gone.signal.addEventListener(
+              'abort',
+              () => {
+                clearTimeout(timer);
+                reject(new ToolKilled());
+              },
+              { once: true }
+            );
           })
         ),
     };
