@@ -110,6 +110,8 @@ export function workflowTaskStartedAfter(history: History, index: number): numbe
 export interface Anomalies {
   /** Workflow tasks that timed out, start-to-close or (sticky) schedule-to-start. */
   workflowTaskTimeouts: number;
+  /** Of those, the ones that waited too long on the worker's sticky queue (schedule-to-start). */
+  stickyScheduleToStartTimeouts: number;
   workflowTaskFailures: number;
   /** Activity attempts that ended by a heartbeat timeout: retried ones (their next attempt's last failure) and final ones. */
   heartbeatTimeouts: number;
@@ -142,6 +144,13 @@ export function anomalies(history: History): Anomalies {
   ).length;
   return {
     workflowTaskTimeouts: events.filter((e) => e.workflowTaskTimedOutEventAttributes).length,
+    stickyScheduleToStartTimeouts: events.filter((e) => {
+      const type = e.workflowTaskTimedOutEventAttributes?.timeoutType as unknown;
+      return (
+        type === temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START ||
+        type === 'TIMEOUT_TYPE_SCHEDULE_TO_START'
+      );
+    }).length,
     workflowTaskFailures: events.filter((e) => e.workflowTaskFailedEventAttributes).length,
     heartbeatTimeouts: retriedAfterHeartbeat + finalHeartbeat,
     activityRetries: activityRuns(history).reduce((n, r) => n + Math.max(0, (r.attempt ?? 1) - 1), 0),

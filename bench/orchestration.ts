@@ -480,6 +480,7 @@ async function runScale(server: Server, n: number): Promise<ScaleLevel> {
     historyBytes: spread(sizes),
     anomalies: {
       workflowTaskTimeouts: total('workflowTaskTimeouts'),
+      stickyScheduleToStartTimeouts: total('stickyScheduleToStartTimeouts'),
       workflowTaskFailures: total('workflowTaskFailures'),
       heartbeatTimeouts: total('heartbeatTimeouts'),
       activityRetries: total('activityRetries'),

@@ -181,7 +181,7 @@ function scaleSection(r: BenchResults): string[] {
         'p99 until its workflow task started, ms',
         'samples',
         'history KB / deployment',
-        'workflow task timeouts / failures, heartbeat timeouts, activity retries',
+        'workflow task timeouts (sticky) / failures, heartbeat timeouts, activity retries',
         'worker event loop blocked',
         'CPU s: worker / tools / emulator+bench / watcher / Temporal / machine',
         'CPU s per deployment: worker / world',
@@ -198,7 +198,8 @@ function scaleSection(r: BenchResults): string[] {
         fmt(l.projection.workflow_task_pickup_p99_ms, 0),
         `${l.projection.samples}${l.projection.folded ? ` (${l.projection.folded} folded)` : ''}`,
         fmt(l.historyBytes.mean === undefined ? undefined : l.historyBytes.mean / 1024, 1),
-        `${l.anomalies.workflowTaskTimeouts} / ${l.anomalies.workflowTaskFailures}, ` +
+        `${l.anomalies.workflowTaskTimeouts} (${l.anomalies.stickyScheduleToStartTimeouts ?? 0}) / ` +
+          `${l.anomalies.workflowTaskFailures}, ` +
           `${l.anomalies.heartbeatTimeouts}, ${l.anomalies.activityRetries}`,
         loopText(l.workerLoop),
         [

@@ -226,7 +226,9 @@ export function figures(r: BenchResults): Figure[] {
       value: top?.anomalies.workflowTaskTimeouts,
       digits: 0,
       target: { text: '0', met: (v) => v === 0 },
-      note: top ? 'WorkflowTaskTimedOut events in the 100 histories' : 'no 100-deployment run',
+      note: top
+        ? `WorkflowTaskTimedOut events in the 100 histories (${top.anomalies.stickyScheduleToStartTimeouts ?? 0} of them sticky schedule-to-start)`
+        : 'no 100-deployment run',
     },
     {
       key: 'scale_100_heartbeat_timeouts',

@@ -42,6 +42,10 @@ export async function createWorker(setup: WorkerSetup): Promise<Worker> {
     tuner: tunerFor(tuning),
     // Every open deployment stays cached: a cache miss replays its whole history.
     maxCachedWorkflows: 500,
+    // A busy worker leaves a cached workflow's next task on its sticky queue for a while; past this the
+    // server times the task out and hands it to any worker, which replays the whole history. Waiting
+    // longer costs nothing: the task is picked up once a workflow task slot frees.
+    stickyQueueScheduleToStartTimeout: '60s',
     shutdownGraceTime: '5s',
     ...setup.overrides,
   });

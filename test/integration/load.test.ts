@@ -49,6 +49,7 @@ describe('a worker whose slots are full', function () {
       for (const h of histories) {
         assert.deepEqual(anomalies(h), {
           workflowTaskTimeouts: 0,
+          stickyScheduleToStartTimeouts: 0,
           workflowTaskFailures: 0,
           heartbeatTimeouts: 0,
           activityRetries: 0,
