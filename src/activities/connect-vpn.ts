@@ -20,7 +20,8 @@ export function commandWords(template: string, values: Record<string, string>): 
   return words as [string, ...string[]];
 }
 
-async function upInterfaces(tools: Toolbox, ctx: PhaseContext): Promise<string[]> {
+/** Names of the WireGuard interfaces up on this machine. */
+export async function upInterfaces(tools: Toolbox, ctx: PhaseContext): Promise<string[]> {
   const [cmd, ...pre] = commandWords(ctx.config.orchestrator.wg_command, {});
   const result = await tools.run(cmd, [...pre, 'show', 'interfaces'], { allowFailure: true });
   return result.code === 0 ? result.stdout.split(/\s+/).filter(Boolean) : [];

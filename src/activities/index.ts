@@ -20,6 +20,7 @@ import { installKofMothershipPhase } from './install-kof-mothership';
 import { installKofRegionalPhase } from './install-kof-regional';
 import type { Phase, PhaseDeps, PhaseFactory } from './phase';
 import { prepareDeploymentPhase } from './prepare-deployment';
+import { observeItems } from './inventory';
 import { archiveState, projectState, recordHistory } from './projection';
 import { setupAzureChildrenPhase } from './setup-azure-children';
 import { setupNetworkPhase } from './setup-network';
@@ -108,5 +109,19 @@ export function createActivities(deps: PhaseDeps = defaultDeps()) {
   const phaseActivities: Record<string, PhaseRequestActivity<CheckResult | PhaseResult>> = {};
   for (const name of PHASE_NAMES)
     Object.assign(phaseActivities, instrument(name, PHASE_FACTORIES[name](deps), deps));
-  return { ...phaseActivities, projectState, archiveState, recordHistory };
+  return {
+    ...phaseActivities,
+    projectState,
+    archiveState,
+    recordHistory,
+    /** `plan`'s read-only look at which of a phase's items exist. */
+    async observePhaseItems(request: PhaseRequest) {
+      try {
+        return await observeItems(deps, await resolveContext(request));
+      } catch (err) {
+        if (err instanceof Error && err.name === 'CancelledFailure') throw err;
+        throw wrapFailure(`observe ${request.phase}`, err);
+      }
+    },
+  };
 }

@@ -103,6 +103,18 @@ function manifests(ctx: PhaseContext, cloudConfig: string): Record<string, unkno
   ];
 }
 
+/** Kind, name and namespace of every object of the driver, in the order it is applied. */
+export function csiObjects(ctx: PhaseContext): { kind: string; name: string; namespace?: string }[] {
+  return manifests(ctx, '').map((doc) => {
+    const meta = doc.metadata as { name: string; namespace?: string };
+    return {
+      kind: String(doc.kind),
+      name: meta.name,
+      ...(meta.namespace ? { namespace: meta.namespace } : {}),
+    };
+  });
+}
+
 async function cloudConfig(ctx: PhaseContext, tools: Toolbox): Promise<string> {
   const creds = await readAzureCredentials(tools);
   if (!creds)
@@ -183,10 +195,8 @@ export const installAzureCsiPhase: PhaseFactory = (deps): Phase => ({
 
   async rollback(ctx) {
     const tools = toolbox(deps, ctx);
-    for (const doc of manifests(ctx, '').reverse()) {
-      const meta = doc.metadata as { name: string; namespace?: string };
-      await kubeDelete(tools, String(doc.kind).toLowerCase(), meta.name, meta.namespace);
-    }
+    for (const o of csiObjects(ctx).reverse())
+      await kubeDelete(tools, o.kind.toLowerCase(), o.name, o.namespace);
     return {
       patch: { values: { azure_csi_installed: false } },
       events: [event('azure_csi_uninstalled', 'Azure disk CSI driver and its storage class removed')],

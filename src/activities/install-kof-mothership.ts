@@ -22,7 +22,7 @@ interface Release {
 }
 
 /** The three releases in install order. */
-function releases(ctx: PhaseContext): Release[] {
+export function releases(ctx: PhaseContext): Release[] {
   const kof = ctx.config.kof;
   const ns = kof.mothership.namespace;
   return [

@@ -16,10 +16,12 @@ import type { Toolbox } from './toolbox';
 import { toolbox } from './toolbox';
 
 /** ClusterDeployments live where k0rdent's templates and credentials are. */
-const NAMESPACE = 'kcm-system';
+/** Namespace of the regional ClusterDeployment. */
+export const NAMESPACE = 'kcm-system';
 const KIND = 'clusterdeployment';
 
-function clusterName(ctx: PhaseContext): string {
+/** Name of the regional ClusterDeployment. */
+export function clusterName(ctx: PhaseContext): string {
   return namesFor(ctx.deploymentId, ctx.config).kofRegionalCluster;
 }
 

@@ -46,7 +46,8 @@ export async function readAzureCredentials(tools: Toolbox): Promise<AzureCredent
   return undefined;
 }
 
-async function listSp(tools: Toolbox, name: string): Promise<{ appId: string }[]> {
+/** The tenant's service principals of a display name. */
+export async function listSp(tools: Toolbox, name: string): Promise<{ appId: string }[]> {
   const r = await tools.run('az', ['ad', 'sp', 'list', '--display-name', name, '-o', 'json']);
   return JSON.parse(r.stdout) as { appId: string }[];
 }
@@ -94,6 +95,13 @@ async function ensureSp(
   await writeSecretFile(tools.file(AZURE_CREDENTIALS_FILE), stringify({ azure: creds }));
   return { creds, created: !first };
 }
+
+/** Kind, name and namespace of every object the phase applies, in order. */
+export const CHILDREN_OBJECTS: readonly { kind: string; name: string; namespace: string }[] = [
+  { kind: 'Secret', name: IDENTITY_SECRET, namespace: NAMESPACE },
+  { kind: 'AzureClusterIdentity', name: IDENTITY, namespace: NAMESPACE },
+  { kind: 'Credential', name: CREDENTIAL, namespace: NAMESPACE },
+];
 
 function objects(creds: AzureCredentials): Record<string, unknown>[] {
   return [

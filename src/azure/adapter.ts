@@ -17,6 +17,8 @@ import type { ResourceGroup } from '@azure/arm-resources';
 import { cancelSignal } from '../activities/work';
 import type { ArmClients } from './clients';
 import { ArmFailureTypes, armFailure, isNotFound, toArmFailure } from './errors';
+import type { ArmKind } from './ownership';
+import { osDiskName } from './ownership';
 import { sleep } from './progress';
 import type { AzureTarget } from './target';
 
@@ -151,6 +153,15 @@ export interface VmStatus {
   nicIds: string[];
   /** The provisioning failure Azure reports, if any. */
   failure?: { code: string; message: string };
+}
+
+/** A resource as a subscription or group listing shows it. */
+export interface ListedResource {
+  id: string;
+  type: string;
+  name: string;
+  resourceGroup: string;
+  tags: Record<string, string>;
 }
 
 /** Parses `publisher:offer:sku:version`. */
@@ -667,7 +678,7 @@ export class ArmAdapter {
       storageProfile: {
         imageReference: { ...spec.image },
         osDisk: {
-          name: `${spec.name}-osdisk`,
+          name: osDiskName(spec.name),
           createOption: 'FromImage',
           diskSizeGB: spec.osDiskSizeGb,
           deleteOption: 'Delete',
@@ -770,7 +781,7 @@ export class ArmAdapter {
   async deleteVm(scope: DeploymentScope, name: string): Promise<boolean> {
     const signal = this.options.signal();
     const vm = await this.find(this.vmHandle(scope, name), signal);
-    let osDisk = `${name}-osdisk`;
+    let osDisk = osDiskName(name);
     let any = false;
     if (vm) {
       osDisk = vm.storageProfile?.osDisk?.name ?? osDisk;
@@ -801,6 +812,60 @@ export class ArmAdapter {
       tags: (r) => (r.tags?.[TAG_DEPLOYMENT] === undefined ? { ...r.tags, ...this.tagsFor(scope) } : r.tags),
     };
     return this.deleteOwned(scope, handle);
+  }
+
+  // ---- the whole subscription -----------------------------------------------------------------
+
+  /**
+   * Resource groups of the subscription carrying the tag `tagName` (with any value), and unless
+   * `groupsOnly` its resources carrying it too.
+   */
+  async listTagged(tagName: string, opts: { groupsOnly?: boolean } = {}): Promise<ListedResource[]> {
+    const signal = this.options.signal();
+    const filter = `tagName eq '${tagName}'`;
+    const found: ListedResource[] = [];
+    const { resources } = this.clients;
+    await this.call(`list resources tagged ${tagName}`, signal, async (o) => {
+      for await (const g of resources.resourceGroups.list({ ...o, filter })) found.push(listed(g));
+      if (opts.groupsOnly) return;
+      for await (const r of resources.resources.list({ ...o, filter })) found.push(listed(r));
+    });
+    return found;
+  }
+
+  /** Every resource of a resource group, tagged or not; empty when the group does not exist. */
+  async listGroupResources(resourceGroup: string): Promise<ListedResource[]> {
+    const signal = this.options.signal();
+    const found: ListedResource[] = [];
+    try {
+      for await (const r of this.clients.resources.resources.listByResourceGroup(resourceGroup, {
+        abortSignal: signal,
+      }))
+        found.push(listed(r));
+    } catch (err) {
+      if (isNotFound(err) && !signal.aborted) return [];
+      throw toArmFailure(`list resources of ${resourceGroup}`, err, signal);
+    }
+    return found;
+  }
+
+  /**
+   * Deletes one resource of the scope's deployment and resource group by kind and name (refused with
+   * `ForeignResource` unless its tags say it is the deployment's) and waits until it is gone; false when
+   * there was none. Unlike `deleteVm`, a VM goes alone.
+   */
+  async deleteResource(scope: DeploymentScope, kind: ArmKind, name: string): Promise<boolean> {
+    if (kind === 'disk') return this.deleteDisk(scope, name);
+    const handles: Record<Exclude<ArmKind, 'disk'>, () => Handle<unknown>> = {
+      resourceGroup: () => this.rgHandle({ ...scope, resourceGroup: name }),
+      nsg: () => this.nsgHandle(scope, name),
+      vnet: () => this.vnetHandle(scope, name),
+      sshKey: () => this.sshKeyHandle(scope, name),
+      publicIp: () => this.pipHandle(scope, name),
+      nic: () => this.nicHandle(scope, name),
+      vm: () => this.vmHandle(scope, name),
+    };
+    return this.deleteOwned(scope, handles[kind]());
   }
 
   // ---- generic machinery ----------------------------------------------------------------------
@@ -975,6 +1040,17 @@ export class ArmAdapter {
     await this.gone(handle, action, signal);
     return true;
   }
+}
+
+function listed(r: { id?: string; type?: string; name?: string; tags?: Tags }): ListedResource {
+  const id = r.id ?? '';
+  return {
+    id,
+    type: r.type ?? '',
+    name: r.name ?? '',
+    resourceGroup: /\/resourceGroups\/([^/]+)/i.exec(id)?.[1] ?? '',
+    tags: r.tags ?? {},
+  };
 }
 
 function vmFailure(vm: VirtualMachine): { code: string; message: string } | undefined {

@@ -1,2 +1,3 @@
 /** Entry point of the workflow bundle. */
 export { deploymentWorkflow } from './deployment';
+export { planWorkflow } from './plan';

@@ -303,6 +303,23 @@ export interface PhaseRequest extends Omit<PhaseContext, 'config' | 'cloud'> {
   inputDigest?: string;
 }
 
+/** One thing a phase makes in the world. */
+export interface InventoryItem {
+  /** `azure` resource, the laptop's WireGuard `tunnel`, the `k0s` cluster, a `helm` release, a cluster `object`, an Azure AD `sp`. */
+  kind: 'azure' | 'tunnel' | 'k0s' | 'helm' | 'object' | 'sp';
+  /** ARM type (`Microsoft.Compute/virtualMachines`), Kubernetes kind, or a word for the others. */
+  type: string;
+  name: string;
+  namespace?: string;
+  /** Left in place by the phase's own rollback; only resetting k0s takes it along. */
+  outlivesRollback?: boolean;
+}
+
+/** An item as a read-only look found it; `exists` is absent where the world could not be read. */
+export interface ObservedItem extends InventoryItem {
+  exists?: boolean;
+}
+
 /** What a phase's `check` observed. */
 export interface CheckResult {
   /** True when reality matches what the phase made; false means drift and the phase runs again. */
