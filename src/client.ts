@@ -1,4 +1,4 @@
-/** The `k0rdent-deploy` command line: deploy, plan, status, list, rollback, resume, reset, worker, demo. */
+/** The `k0rdent-deploy` command line: deploy, plan, status, list, rollback, resume, reset, sweep, worker, demo. */
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, statSync, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -40,6 +40,7 @@ import { SettingsError, connectChecked, connectionSettings } from './temporal/co
 import { PACKAGE_ROOT, ensureDevServer } from './temporal/dev-server';
 import { configuredWebUi, workflowListUrl, workflowPageUrl } from './temporal/web-ui';
 import { renderPlan } from './plan-view';
+import { runSweep } from './sweep';
 import { createWorker } from './worker';
 import type { deploymentWorkflow } from './workflows/deployment';
 import type { DeploymentFlags, DeploymentInput, DeploymentState } from './workflows/messages';
@@ -81,6 +82,8 @@ commands:
   rollback --to PHASE [--resume] roll back to PHASE (and continue at once with --resume)
   resume                        continue after a failure or a rollback
   reset    [--yes]              undo everything, archive the state to old_deployments/, end the deployment
+  sweep    [--delete] [--json]  tagged Azure resources no live deployment accounts for; --delete removes
+           them (exit 3: strays found and left)
   worker   [--task-queue Q] [--config FILE] [--tuner fixed|resource] [--max-workflow-tasks N]
            [--max-activities N] [--max-local-activities N] [--keygen-threads N]
            run a worker (keeps deployments moving while nothing else runs); load limits from
@@ -725,6 +728,12 @@ async function reset(args: string[]): Promise<number> {
   return 0;
 }
 
+async function sweep(args: string[]): Promise<number> {
+  const v = parse(args, { delete: { type: 'boolean' }, json: { type: 'boolean' } });
+  const { workDir, id, client } = await openDeployment(v);
+  return runSweep({ client, deploymentId: id, workDir, delete: v.delete === true, json: v.json === true });
+}
+
 const TUNING_FLAGS = {
   'max-workflow-tasks': 'max_workflow_tasks',
   'max-activities': 'max_activities',
@@ -858,6 +867,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   rollback,
   resume,
   reset,
+  sweep,
   worker,
   demo,
 };

@@ -34,7 +34,7 @@ interface BadArgs {
   files?: Record<string, string>;
 }
 
-const COMMANDS = ['deploy', 'status', 'list', 'rollback', 'resume', 'reset', 'worker', 'demo'];
+const COMMANDS = ['deploy', 'status', 'list', 'rollback', 'resume', 'reset', 'sweep', 'worker', 'demo'];
 /** Each command's own options (every command also takes --dir, --id and --help). */
 const OPTIONS: Record<string, string[]> = {
   deploy: ['--config', '--cloud', '--with-kof', '--with-azure-children', '--detach', '--no-worker'],
@@ -43,6 +43,7 @@ const OPTIONS: Record<string, string[]> = {
   rollback: ['--to', '--resume'],
   resume: ['--detach'],
   reset: ['--yes'],
+  sweep: ['--delete', '--json'],
   worker: ['--task-queue'],
   demo: [],
 };
@@ -59,6 +60,7 @@ const ACTING: Record<string, (at: Place) => string[]> = {
   reset: () => ['reset', '--yes'],
   rollback: () => ['rollback', '--to', 'install_k0s'],
   deploy: deployArgs,
+  sweep: () => ['sweep', '--delete'],
 };
 
 /** Every generated bad command line, grouped by what is wrong with it. */
@@ -77,7 +79,7 @@ function badArgs(): BadArgs[] {
   }
 
   // Misspelt options of the commands that act or run for long, where a parse that let them through hurts.
-  for (const command of ['deploy', 'status', 'rollback', 'reset', 'worker', 'list', 'demo']) {
+  for (const command of ['deploy', 'status', 'rollback', 'reset', 'sweep', 'worker', 'list', 'demo']) {
     const own = OPTIONS[command]?.[0];
     const wrong = own ? own.slice(0, -1) : '--bogus';
     add('unknown options', `${command} ${wrong}`, {
@@ -116,6 +118,11 @@ function badArgs(): BadArgs[] {
     });
   });
 
+  add('ids of the wrong shape', 'sweep --id "k0rdent-1234"', {
+    args: () => ['sweep', '--delete', '--id', 'k0rdent-1234'],
+    expect: usage(['--id k0rdent-1234: not a deployment id']),
+  });
+
   add('rollback targets', 'rollback', {
     args: () => ['rollback'],
     expect: usage(['rollback needs --to PHASE']),
@@ -138,7 +145,7 @@ function badArgs(): BadArgs[] {
   }
 
   const onFolder: [string, (at: Place) => string[]][] = [
-    ...acting.filter(([command]) => ['status', 'reset', 'deploy'].includes(command)),
+    ...acting.filter(([command]) => ['status', 'reset', 'deploy', 'sweep'].includes(command)),
     ['worker', () => ['worker']],
     ['demo', () => ['demo']],
   ];
@@ -150,7 +157,7 @@ function badArgs(): BadArgs[] {
   }
 
   for (const [command, args] of acting.filter(([command]) =>
-    ['status', 'resume', 'reset'].includes(command)
+    ['status', 'resume', 'reset', 'sweep'].includes(command)
   )) {
     add('folders without a deployment', command, {
       args,
@@ -165,6 +172,11 @@ function badArgs(): BadArgs[] {
       expect: () => ({ codes: [1], names: [`workflow not found for ID: ${ID}`] }),
     });
   }
+  add('deployments the server does not know', 'sweep', {
+    files: { '.clusterid': `${ID}\n` },
+    args: () => ['sweep', '--delete'],
+    expect: () => ({ codes: [1], names: [`deployment ${ID} is unknown to the Temporal server`] }),
+  });
   add('deployments the server does not know', 'reset without --yes and no terminal', {
     files: { '.clusterid': `${ID}\n` },
     args: () => ['reset'],
@@ -174,6 +186,7 @@ function badArgs(): BadArgs[] {
   for (const [command, extra] of [
     ['status', 'extra'],
     ['rollback', 'install_k0s'],
+    ['sweep', 'all'],
   ] as const) {
     add('positional arguments', `${command} ${extra}`, {
       args: () => [command, extra],
@@ -186,6 +199,7 @@ function badArgs(): BadArgs[] {
     ['deploy', '--help'],
     ['reset', '-h'],
     ['worker', '--help'],
+    ['sweep', '--help'],
     ['demo', '-h'],
   ] as const) {
     add('help flags', `${command} ${flag}`, {

@@ -1,19 +1,21 @@
 /** What must hold after every chaos run, each check returning the problems it found (none = holds). */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { impliedResources } from '../../src/azure/ownership';
 import type { ArmEmulator, EmulatedResource } from '../../src/emulator/arm';
 import type { ClusterWorldState } from '../../src/emulator/hosts/cluster/model';
 import { namesFor } from '../../src/config/naming';
 import type { K0rdentConfig } from '../../src/config/types';
 import { renderClusterEventsFile, renderDeploymentState, renderEventsFile } from '../../src/state/render';
 import { clusterEventsFile, DEPLOYMENT_EVENTS_FILE, DEPLOYMENT_STATE_FILE } from '../../src/state/paths';
+import type { SweepReport } from '../../src/sweep';
 import type { DeploymentState } from '../../src/workflows/messages';
 import type { PhaseName } from '../../src/workflows/phases';
 import { phaseIndex } from '../../src/workflows/phases';
 import type { Finish } from './plan';
 
 /** The invariants, in the order they are printed. */
-export const INVARIANTS = ['reached', 'world', 'applied-once', 'state-files', 'no-secrets'] as const;
+export const INVARIANTS = ['reached', 'world', 'applied-once', 'state-files', 'no-secrets', 'sweep'] as const;
 export type Invariant = (typeof INVARIANTS)[number];
 
 /** What the run asked for at the end. */
@@ -80,29 +82,15 @@ export function foreignSnapshot(arm: ArmEmulator, id: string): Map<string, strin
   );
 }
 
-/** The resources (`type name`) the phases that hold in `state` imply. */
+/** The resources (`type name`) the phases that hold in `state` imply, with the children ARM keeps inline. */
 function expectedResources(state: DeploymentState, names: ReturnType<typeof namesFor>): string[] {
-  const out: string[] = [];
+  const out = impliedResources(names, (p) => done(state, p)).map((r) => `${r.type} ${r.name}`);
   if (done(state, 'setup_network')) {
     out.push(
-      `Microsoft.Resources/resourceGroups ${names.resourceGroup}`,
-      `Microsoft.Network/networkSecurityGroups ${names.nsg}`,
       'Microsoft.Network/networkSecurityGroups/securityRules AllowWireGuard',
       'Microsoft.Network/networkSecurityGroups/securityRules AllowSSH',
-      `Microsoft.Network/virtualNetworks ${names.vnet}`,
-      `Microsoft.Network/virtualNetworks/subnets ${names.subnet}`,
-      `Microsoft.Compute/sshPublicKeys ${names.sshKeyResource}`
+      `Microsoft.Network/virtualNetworks/subnets ${names.subnet}`
     );
-  }
-  if (done(state, 'create_vms')) {
-    for (const h of names.hosts) {
-      out.push(
-        `Microsoft.Network/publicIPAddresses ${h.name}-pip`,
-        `Microsoft.Network/networkInterfaces ${h.name}-nic`,
-        `Microsoft.Compute/virtualMachines ${h.name}`,
-        `Microsoft.Compute/disks ${h.name}-osdisk`
-      );
-    }
   }
   return out.sort();
 }
@@ -190,6 +178,26 @@ export function checkWorld(
   if (!vpnDropped || !done(state, 'connect_vpn')) expectHeld('the laptop tunnel', 'connect_vpn', tunnel);
   for (const [key, holder] of Object.entries(world.locks))
     if (key.startsWith(`${state.deploymentId}/`)) problems.push(`k0sctl lock left on ${key} by ${holder}`);
+  return problems;
+}
+
+/** What `sweep --json` said at the end of a run. */
+export interface SweepRun {
+  code: number;
+  output: string;
+  /** ARM writes the emulator received while the sweep ran. */
+  writes: number;
+}
+
+/** A sweep at the end of a run finds nothing stray and nothing left to a running phase, and writes nothing. */
+export function checkSweep(run: SweepRun): string[] {
+  const start = run.output.indexOf('{');
+  if (start < 0) return [`sweep printed no report (exit ${run.code}): ${run.output.trim()}`];
+  const report = JSON.parse(run.output.slice(start)) as SweepReport;
+  const problems = report.strays.map((r) => `stray ${r.type} ${r.name} of ${r.owner}: ${r.why}`);
+  for (const r of report.inFlight) problems.push(`left to a running phase: ${r.type} ${r.name} (${r.why})`);
+  if (run.code !== 0) problems.push(`sweep exited ${run.code}`);
+  if (run.writes !== 0) problems.push(`sweep without --delete made ${run.writes} ARM write(s)`);
   return problems;
 }
 

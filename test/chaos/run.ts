@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parse, parseDocument } from 'yaml';
 import { namesFor } from '../../src/config/naming';
+import type { ArmEmulator } from '../../src/emulator/arm';
 import { DEPLOYMENT_EVENTS_FILE, DEPLOYMENT_STATE_FILE, STATE_DIR } from '../../src/state/paths';
 import type { DeploymentState } from '../../src/workflows/messages';
 import { resetSignal, resumeSignal, rollbackSignal, stateQuery } from '../../src/workflows/messages';
@@ -12,6 +13,7 @@ import {
   childWorker,
   prepareDeployment,
   restartServer,
+  runCli,
   startDeployment,
   startServer,
 } from '../integration/harness';
@@ -22,6 +24,7 @@ import {
   checkFinalFiles,
   checkNoSecrets,
   checkReached,
+  checkSweep,
   checkWorld,
   foreignSnapshot,
 } from './invariants';
@@ -221,6 +224,7 @@ export async function runOnce(seed: number, log: (line: string) => void): Promis
     'applied-once': [],
     'state-files': [],
     'no-secrets': [],
+    sweep: [],
   };
   const did: Record<string, number> = {};
   const count = (what: string) => (did[what] = (did[what] ?? 0) + 1);
@@ -361,6 +365,7 @@ export async function runOnce(seed: number, log: (line: string) => void): Promis
     problems.reached.push(...(await checkReached(final, expectation, d.workDir, closed)));
     problems.world.push(...checkWorld(s.arm, final, d.config, foreignBefore, (did['vpn-drop'] ?? 0) > 0));
     problems['applied-once'].push(...checkAppliedOnce(s.arm, final, d.config));
+    problems.sweep.push(...(await sweepAtTheEnd(s.arm, d)));
     problems['state-files'].push(...sampler.problems);
     // Reset moves the state files to the top of the archive folder.
     const stateDir = final.archivedTo
@@ -383,6 +388,17 @@ export async function runOnce(seed: number, log: (line: string) => void): Promis
   await Promise.race([exited(worker), sleep(10_000)]);
   if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
   return { seed, plan, id: d.id, ms: Date.now() - started, problems, did, samples: sampler.samples };
+}
+
+/** `sweep --json` of the run's deployment (named: reset removes `.clusterid`), with the ARM writes it made. */
+async function sweepAtTheEnd(arm: ArmEmulator, d: TestDeployment): Promise<string[]> {
+  const writes = () => {
+    const { requests } = arm.counts();
+    return ['PUT', 'PATCH', 'POST', 'DELETE'].reduce((n, m) => n + (requests[m] ?? 0), 0);
+  };
+  const before = writes();
+  const { code, output } = await runCli(['sweep', '--json', '--id', d.id, '--dir', d.workDir], d.workDir);
+  return checkSweep({ code, output, writes: writes() - before });
 }
 
 async function prepareFor(plan: RunPlan) {

@@ -86,6 +86,15 @@ function parseTags(value: unknown): Record<string, string> | undefined {
   return { ...(tags as Record<string, string>) };
 }
 
+/** The `$filter=tagName eq '…' [and tagValue eq '…']` of a list request, as a predicate. */
+function tagFilter(req: ArmRequest): (r: StoredResource) => boolean {
+  const filter = req.url.searchParams.get('$filter') ?? '';
+  const tagName = /tagName eq '([^']*)'/i.exec(filter)?.[1];
+  const tagValue = /tagValue eq '([^']*)'/i.exec(filter)?.[1];
+  return (r) =>
+    tagName === undefined || (tagName in r.tags && (tagValue === undefined || r.tags[tagName] === tagValue));
+}
+
 const TOP_LEVEL = new Set(['id', 'name', 'type', 'location', 'tags', 'properties', 'etag']);
 
 /** The ARM engine of one emulator. */
@@ -192,9 +201,11 @@ export class ArmEngine {
             state: 'Enabled',
           },
         };
-      case 'resourceGroups':
+      case 'resourceGroups': {
         if (m !== 'GET') break;
-        return this.list(this.store.ofType(RESOURCE_GROUP, route.sub), {});
+        const tagged = tagFilter(req);
+        return this.list(this.store.ofType(RESOURCE_GROUP, route.sub).filter(tagged), {});
+      }
       case 'resourceGroup':
         return this.resourceGroup(req, route.sub, route.rg);
       case 'groupResources':
@@ -333,17 +344,14 @@ export class ArmEngine {
   }
 
   private subscriptionResources(req: ArmRequest, sub: string): ArmResponse {
-    const filter = req.url.searchParams.get('$filter') ?? '';
-    const tagName = /tagName eq '([^']*)'/i.exec(filter)?.[1];
-    const tagValue = /tagValue eq '([^']*)'/i.exec(filter)?.[1];
-    const type = /resourceType eq '([^']*)'/i.exec(filter)?.[1];
+    const type = /resourceType eq '([^']*)'/i.exec(req.url.searchParams.get('$filter') ?? '')?.[1];
+    const tagged = tagFilter(req);
     const all = [...this.store.resources.values()].filter(
       (r) =>
         r.type !== RESOURCE_GROUP &&
         r.subscription.toLowerCase() === sub.toLowerCase() &&
         (type === undefined || r.type.toLowerCase() === type.toLowerCase()) &&
-        (tagName === undefined ||
-          (tagName in r.tags && (tagValue === undefined || r.tags[tagName] === tagValue)))
+        tagged(r)
     );
     return { status: 200, body: { value: all.map((r) => this.summary(r)) } };
   }

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { projectState } from '../../../src/state/projection';
 import type { PhaseName } from '../../../src/workflows/phases';
-import { checkFinalFiles, checkNoSecrets, checkReached } from '../../chaos/invariants';
+import { checkFinalFiles, checkNoSecrets, checkReached, checkSweep } from '../../chaos/invariants';
 import { enabledPhases } from '../../chaos/plan';
 import { realisticState, tempDir } from '../state/fixtures';
 
@@ -81,5 +81,31 @@ describe('chaos invariants', () => {
       checkNoSecrets(new Map(), [{ where: 'out', text: `PrivateKey = ${'A'.repeat(42)}E=` }]),
       ['out: holds a WireGuard PrivateKey line']
     );
+  });
+
+  it('sweep: a clean report holds; a stray, a running phase, a write or no report does not', () => {
+    const report = (strays: unknown[], inFlight: unknown[] = []) =>
+      JSON.stringify({ deploymentId: 'k0rdent-abcd1234', strays, inFlight });
+    assert.deepEqual(checkSweep({ code: 0, output: report([]), writes: 0 }), []);
+    const nic = {
+      type: 'Microsoft.Network/networkInterfaces',
+      name: 'k0s-worker-1-nic',
+      owner: 'k0rdent-abcd1234',
+      why: 'create_vms is pending, not completed',
+    };
+    assert.deepEqual(checkSweep({ code: 3, output: report([nic]), writes: 0 }), [
+      'stray Microsoft.Network/networkInterfaces k0s-worker-1-nic of k0rdent-abcd1234: create_vms is pending, not completed',
+      'sweep exited 3',
+    ]);
+    assert.deepEqual(
+      checkSweep({ code: 0, output: report([], [{ ...nic, why: 'create_vms is in_progress' }]), writes: 1 }),
+      [
+        'left to a running phase: Microsoft.Network/networkInterfaces k0s-worker-1-nic (create_vms is in_progress)',
+        'sweep without --delete made 1 ARM write(s)',
+      ]
+    );
+    assert.deepEqual(checkSweep({ code: 1, output: 'error: no server\n', writes: 0 }), [
+      'sweep printed no report (exit 1): error: no server',
+    ]);
   });
 });

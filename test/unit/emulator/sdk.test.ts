@@ -249,6 +249,25 @@ describe('ARM emulator with the Azure SDK clients', () => {
     assert.equal(disks.length, 1);
   });
 
+  it('lists resource groups and resources of the subscription by tag, as $filter=tagName eq asks', async () => {
+    await networkStack(c, 'rg-tagged');
+    await c.resources.resourceGroups.createOrUpdate('rg-mine', { location: 'eastus', tags: { team: 'a' } });
+    await c.resources.resourceGroups.createOrUpdate('rg-theirs', { location: 'eastus', tags: { team: 'b' } });
+    const groups = async (filter: string) => {
+      const names: string[] = [];
+      for await (const g of c.resources.resourceGroups.list({ filter })) names.push(g.name ?? '');
+      return names.sort();
+    };
+    assert.deepEqual(await groups("tagName eq 'team'"), ['rg-mine', 'rg-theirs']);
+    assert.deepEqual(await groups("tagName eq 'team' and tagValue eq 'a'"), ['rg-mine']);
+    assert.deepEqual(await groups("tagName eq 'owner'"), ['rg-tagged']);
+    const tagged: string[] = [];
+    for await (const r of c.resources.resources.list({ filter: "tagName eq 'k0rdent-prefix'" }))
+      tagged.push(`${r.type ?? ''} ${r.name ?? ''}`);
+    // Resource groups are not resources of the subscription listing, as in Azure.
+    assert.deepEqual(tagged, ['Microsoft.Network/networkSecurityGroups nsg']);
+  });
+
   it('powers a VM off, deallocates and starts it again through action LROs', async () => {
     const { nic } = await networkStack(c, 'rg-power');
     await createVm(c, 'rg-power', 'vm1', nic.id ?? '');
