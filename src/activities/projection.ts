@@ -1,16 +1,40 @@
 /** Activities that write the state files: projection after every transition, archive, history. */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { log } from '@temporalio/activity';
 import { archiveDeployment, recordDeploymentHistory } from '../state/archive';
+import { DurationsFileError, readDurationSamples, recordPhaseDurations, timesOf } from '../state/durations';
 import { projectState as writeProjection } from '../state/projection';
+import type { PhaseTimes } from '../workflows/eta';
 import type { ArchiveInput, ProjectionInput } from '../workflows/messages';
+
+/** Durations-file problems already logged by this worker, so each is logged once. */
+const warned = new Set<string>();
+
+/** A durations file that cannot be read costs the ETAs, never the deployment: warn once and go on. */
+async function unlessCorrupt<T>(fallback: T, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!(err instanceof DurationsFileError)) throw err;
+    if (!warned.has(err.message)) log.warn(err.message);
+    warned.add(err.message);
+    return fallback;
+  }
+}
 
 /** Writes the state, events and cluster-events files for a snapshot; a repeated snapshot changes nothing. */
 export async function projectState(input: ProjectionInput): Promise<number> {
   const { changed } = await writeProjection(input.workDir, input.state, {
     writePrivateKeys: input.writePrivateKeys,
   });
+  await unlessCorrupt(false, () => recordPhaseDurations(input.workDir, input.state));
   return changed.length;
+}
+
+/** Median and p90 of each phase's runs in the folder by earlier deployments, for the Web UI's ETAs. */
+export async function phaseTimes(input: { workDir: string; deploymentId: string }): Promise<PhaseTimes> {
+  return unlessCorrupt({}, async () => timesOf(await readDurationSamples(input.workDir), input.deploymentId));
 }
 
 /** Copies or moves the state files into `old_deployments/<id>_<timestamp>_<reason>/`; returns that folder. */
