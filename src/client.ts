@@ -35,6 +35,7 @@ import type { K0rdentConfig, WorkerTuning } from './config/types';
 import { azureTarget, emulatorTarget } from './azure/target';
 import { ensureArmEmulator } from './emulator/processes';
 import { worldCounts, worldWrites } from './emulator/world-writes';
+import { DurationsFileError, readDurationSamples, timesOf } from './state/durations';
 import { importLegacyState, readStateFile } from './state/legacy';
 import { SettingsError, connectChecked, connectionSettings } from './temporal/connection';
 import { PACKAGE_ROOT, ensureDevServer } from './temporal/dev-server';
@@ -43,6 +44,8 @@ import { renderPlan } from './plan-view';
 import { runSweep } from './sweep';
 import { createWorker } from './worker';
 import type { deploymentWorkflow } from './workflows/deployment';
+import type { Eta, EtaInput, PhaseEta, PhaseTimes } from './workflows/eta';
+import { estimate, formatDuration, formatPhaseTime, remainingLine } from './workflows/eta';
 import type { DeploymentFlags, DeploymentInput, DeploymentState } from './workflows/messages';
 import type { PlanInput, PlanRequest, planWorkflow } from './workflows/plan';
 import { planRefusal } from './workflows/plan';
@@ -199,12 +202,6 @@ async function isRunning(handle: Handle): Promise<boolean> {
   }
 }
 
-function fmtDuration(seconds: number | undefined): string {
-  if (seconds === undefined) return '';
-  const m = Math.floor(seconds / 60);
-  return m > 0 ? `${m}m ${seconds % 60}s` : `${seconds}s`;
-}
-
 const SYMBOL: Record<string, string> = {
   completed: '✓',
   in_progress: '⏳',
@@ -214,29 +211,71 @@ const SYMBOL: Record<string, string> = {
   rolling_back: '↺',
 };
 
-/** The phase table the CLI prints. */
-export function renderTable(state: DeploymentState): string {
-  const lines = [
-    `${state.deploymentId}  ${state.status}${state.waitingFor ? ` (waiting for ${state.waitingFor})` : ''}`,
-  ];
-  for (const p of PHASES) {
-    const r = state.phases[p.name];
-    const note = r.status === 'skipped' ? (r.skippedReason ?? '') : (r.error ?? '');
-    lines.push(
-      `  ${SYMBOL[r.status] ?? '?'} ${p.name.padEnd(23)} ${r.status.padEnd(12)} ${fmtDuration(r.durationSeconds).padEnd(8)} ${note}`.trimEnd()
-    );
+/** The folder's phase times of deployments before `id`; a durations file that cannot be read costs the ETAs only. */
+async function folderTimes(workDir: string, id: string): Promise<PhaseTimes> {
+  try {
+    return timesOf(await readDurationSamples(workDir), id);
+  } catch (err) {
+    if (!(err instanceof DurationsFileError)) throw err;
+    console.error(`warning: ${err.message}`);
+    return {};
   }
-  if (state.lastError && state.status === 'failed') lines.push(`  error: ${state.lastError}`);
+}
+
+/** One phase row of a table. */
+interface PhaseRow {
+  status: string;
+  durationSeconds?: number;
+  note: string;
+}
+
+/** The header line, one line per phase, then the error or the time left. */
+function phaseTable(header: string, rows: PhaseRow[], eta: Eta, status: string, error?: string): string {
+  const withTimes = eta.phases.some((p) => p.runs > 0);
+  const lines = [header];
+  PHASES.forEach((p, i) => {
+    const r = rows[i] as PhaseRow;
+    const e = eta.phases[i] as PhaseEta;
+    const past = withTimes
+      ? `${formatPhaseTime(e).padEnd(15)} ${e.pastP90 ? '⚠ past p90' : ''}`.padEnd(27)
+      : '';
+    lines.push(
+      `  ${SYMBOL[r.status] ?? '?'} ${p.name.padEnd(23)} ${r.status.padEnd(12)} ${formatDuration(r.durationSeconds).padEnd(8)} ${past} ${r.note}`.trimEnd()
+    );
+  });
+  if (error) lines.push(`  error: ${error}`);
+  if (withTimes && status !== 'completed' && status !== 'reset') lines.push(`  ${remainingLine(eta)}`);
   return lines.join('\n');
 }
 
-/** Prints each phase transition as it happens until `done(state)` says stop. */
+/** The phase table the CLI prints; with past run times, each phase's median / p90 and the time left. */
+export function renderTable(state: DeploymentState, times: PhaseTimes = {}, nowMs = Date.now()): string {
+  const rows = PHASES.map((p) => {
+    const r = state.phases[p.name];
+    const note = r.status === 'skipped' ? (r.skippedReason ?? '') : (r.error ?? '');
+    return { status: r.status, durationSeconds: r.durationSeconds, note };
+  });
+  return phaseTable(
+    `${state.deploymentId}  ${state.status}${state.waitingFor ? ` (waiting for ${state.waitingFor})` : ''}`,
+    rows,
+    estimate(state, times, nowMs),
+    state.status,
+    state.status === 'failed' ? state.lastError : undefined
+  );
+}
+
+/**
+ * Prints each phase transition as it happens until `done(state)` says stop; with past run times, what a
+ * starting phase usually takes and what is left in all, and a phase that runs past its p90.
+ */
 async function watch(
   handle: Handle,
   done: (s: DeploymentState) => boolean,
-  opts: { quiet?: boolean } = {}
+  opts: { quiet?: boolean; times?: PhaseTimes } = {}
 ): Promise<DeploymentState> {
   const seen = new Map<string, string>();
+  const flagged = new Set<string>();
+  const times = opts.times ?? {};
   let lastEvents = -1;
   for (;;) {
     let state: DeploymentState;
@@ -250,25 +289,35 @@ async function watch(
       throw err;
     }
     if (!opts.quiet) {
-      for (const p of PHASES) {
+      const eta = estimate(state, times, Date.now());
+      PHASES.forEach((p, i) => {
         const r = state.phases[p.name];
+        const e = eta.phases[i] as PhaseEta;
         const key = `${r.status}/${r.runs}`;
-        if (seen.get(p.name) === key) continue;
+        if (r.status === 'in_progress' && e.pastP90 && !flagged.has(key + p.name)) {
+          flagged.add(key + p.name);
+          console.log(
+            `⚠ ${p.title} has run ${formatDuration(e.elapsedSeconds)}, past its p90 of ${formatDuration(e.p90Seconds)}`
+          );
+        }
+        if (seen.get(p.name) === key) return;
         const first = !seen.has(p.name);
         seen.set(p.name, key);
-        if (first && (r.status === 'pending' || r.status === 'completed' || r.status === 'skipped')) continue;
+        if (first && (r.status === 'pending' || r.status === 'completed' || r.status === 'skipped')) return;
         const detail =
           r.status === 'completed'
-            ? `in ${fmtDuration(r.durationSeconds)}`
+            ? `in ${formatDuration(r.durationSeconds)}${e.pastP90 ? ` ⚠ past its p90 of ${formatDuration(e.p90Seconds)}` : ''}`
             : r.status === 'failed'
               ? (r.error ?? '')
               : r.status === 'skipped'
                 ? (r.skippedReason ?? '')
-                : '';
+                : r.status === 'in_progress' && e.medianSeconds !== undefined
+                  ? `usually ${formatDuration(e.medianSeconds)} (p90 ${formatDuration(e.p90Seconds)}); ${remainingLine(eta)}`
+                  : '';
         console.log(
           `${SYMBOL[r.status] ?? '?'} ${p.title.padEnd(28)} ${r.status.padEnd(12)} ${detail}`.trimEnd()
         );
-      }
+      });
       const rejected = state.events
         .slice(Math.max(0, lastEvents))
         .filter((e) => e.action === 'request_rejected');
@@ -417,14 +466,15 @@ async function deploy(args: string[]): Promise<number> {
     process.once('SIGINT', () => resolve('interrupted'))
   );
   try {
-    const outcome = await Promise.race([watch(handle, settled), interrupted]);
+    const times = await folderTimes(workDir, id);
+    const outcome = await Promise.race([watch(handle, settled, { times }), interrupted]);
     if (outcome === 'interrupted') {
       console.log(
         `\ninterrupted: deployment ${id} is kept and continues when a worker runs (k0rdent-deploy worker, or deploy again)`
       );
       return 130;
     }
-    console.log(renderTable(outcome));
+    console.log(renderTable(outcome, times));
     return outcome.status === 'completed' ? 0 : 1;
   } finally {
     await worker?.stop();
@@ -585,9 +635,11 @@ async function status(args: string[]): Promise<number> {
   // The link goes to stderr with --json, so stdout stays one JSON document.
   const link = running ? await pageLink(client, uiUrl, handle) : undefined;
   const printLink = () => link && (v.json ? console.error : console.log)(`Web UI: ${link}`);
+  const times = await folderTimes(workDir, id);
   if (running && (await workerPolls(client, handle))) {
     const state = await handle.query(stateQuery);
-    console.log(v.json ? JSON.stringify(state, null, 2) : renderTable(state));
+    const eta = estimate(state, times, Date.now());
+    console.log(v.json ? JSON.stringify({ ...state, eta }, null, 2) : renderTable(state, times));
     printLink();
     return 0;
   }
@@ -595,26 +647,55 @@ async function status(args: string[]): Promise<number> {
   const file = path.join(workDir, 'state', 'deployment-state.yaml');
   const projected = await readStateFile(workDir, id);
   console.error(`no worker is running for ${id}: showing ${file}`);
-  console.log(v.json ? JSON.stringify(projected, null, 2) : renderProjectedTable(projected));
+  const eta = estimate(projectedEtaInput(projected), times, Date.now());
+  console.log(v.json ? JSON.stringify({ ...projected, eta }, null, 2) : renderProjectedTable(projected, eta));
   printLink();
   return 0;
 }
 
+type ProjectedPhase = {
+  status?: string;
+  started_at?: string;
+  duration_seconds?: number;
+  skipped_reason?: string;
+  error?: string;
+};
+
+function projectedPhases(doc: Record<string, unknown>): Record<string, ProjectedPhase> {
+  return (doc.phases ?? {}) as Record<string, ProjectedPhase>;
+}
+
+/** What an estimate reads, from a state file. */
+function projectedEtaInput(doc: Record<string, unknown>): EtaInput {
+  const phases = projectedPhases(doc);
+  const flags = (doc.deployment_flags ?? {}) as Record<string, unknown>;
+  return {
+    phases: Object.fromEntries(
+      PHASES.map((p) => {
+        const r = phases[p.name] ?? {};
+        return [
+          p.name,
+          { status: r.status ?? 'pending', ...(r.started_at ? { startedAt: r.started_at } : {}) },
+        ];
+      })
+    ) as EtaInput['phases'],
+    flags: { azureChildren: flags.azure_children === true, kof: flags.kof === true },
+  };
+}
+
 /** The phase table from a state file, when no worker can answer a query. */
-function renderProjectedTable(doc: Record<string, unknown>): string {
-  const phases = (doc.phases ?? {}) as Record<
-    string,
-    { status?: string; duration_seconds?: number; skipped_reason?: string; error?: string }
-  >;
-  const lines = [`${String(doc.deployment_id)}  ${String(doc.orchestrator_status ?? doc.status)}`];
-  for (const p of PHASES) {
+function renderProjectedTable(doc: Record<string, unknown>, eta: Eta): string {
+  const phases = projectedPhases(doc);
+  const status = String(doc.orchestrator_status ?? doc.status);
+  const rows = PHASES.map((p) => {
     const r = phases[p.name] ?? {};
-    const st = r.status ?? 'pending';
-    lines.push(
-      `  ${SYMBOL[st] ?? '?'} ${p.name.padEnd(23)} ${st.padEnd(12)} ${fmtDuration(r.duration_seconds).padEnd(8)} ${r.skipped_reason ?? r.error ?? ''}`.trimEnd()
-    );
-  }
-  return lines.join('\n');
+    return {
+      status: r.status ?? 'pending',
+      durationSeconds: r.duration_seconds,
+      note: r.skipped_reason ?? r.error ?? '',
+    };
+  });
+  return phaseTable(`${String(doc.deployment_id)}  ${status}`, rows, eta, status);
 }
 
 async function list(args: string[]): Promise<number> {
@@ -673,13 +754,14 @@ async function rollback(args: string[]): Promise<number> {
 
 async function resume(args: string[]): Promise<number> {
   const v = parse(args, { detach: { type: 'boolean' } });
-  const { id, handle } = await openDeployment(v);
+  const { workDir, id, handle } = await openDeployment(v);
   await handle.signal(resumeSignal);
   console.log(`resume sent to ${id}`);
   if (v.detach) return 0;
   await new Promise((r) => setTimeout(r, 1000));
-  const state = await watch(handle, settled);
-  console.log(renderTable(state));
+  const times = await folderTimes(workDir, id);
+  const state = await watch(handle, settled, { times });
+  console.log(renderTable(state, times));
   return state.status === 'completed' ? 0 : 1;
 }
 

@@ -41,6 +41,7 @@ import {
   stateQuery,
 } from './messages';
 import { jsonDigest } from './digest';
+import type { PhaseTimes } from './eta';
 import type { FactRead, PhaseDef, PhaseName } from './phases';
 import { PHASES, PHASE_NAMES, activityNames, phaseDef, phaseEnabled, phaseIndex } from './phases';
 import {
@@ -201,6 +202,8 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
   }
   // Transitions that the next step follows at once are written with it, in one projection.
   const folding = patched('folded-projections');
+  // Each phase's past run times in this folder, read once, for the ETAs of the Web UI's details.
+  let times: PhaseTimes | undefined;
   const project = async () => {
     dirty = false;
     const attributes = [
@@ -215,7 +218,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     } else {
       upsertSearchAttributes(attributes);
     }
-    setCurrentDetails(detailsMarkdown(state));
+    setCurrentDetails(detailsMarkdown(state, times && { times, nowMs: Date.now() }));
     try {
       await local.projectState({
         workDir: input.workDir,
@@ -585,6 +588,8 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       message: `Deployment started with flags: azure-children=${input.flags.azureChildren}, kof=${input.flags.kof}`,
     });
   }
+  if (patched('eta-in-details'))
+    times = await local.phaseTimes({ workDir: input.workDir, deploymentId: state.deploymentId });
   await project();
 
   for (;;) {

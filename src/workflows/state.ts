@@ -1,4 +1,6 @@
 /** Pure transitions of the deployment state; deterministic, shared by the workflow and tests. */
+import type { PhaseTimes } from './eta';
+import { estimate, formatDuration, formatPhaseTime, remainingLine } from './eta';
 import type { PhaseName } from './phases';
 import { PHASES, PHASE_NAMES, phaseIndex } from './phases';
 import type {
@@ -155,25 +157,30 @@ export function rollbackRefusal(state: DeploymentState, toPhase: unknown): strin
   return undefined;
 }
 
-function formatDuration(seconds: number | undefined): string {
-  if (seconds === undefined) return '';
-  const m = Math.floor(seconds / 60);
-  const s = seconds % 60;
-  return m > 0 ? `${m}m ${s}s` : `${s}s`;
-}
-
-/** Markdown table of phases with status and duration, for the Web UI's current details. */
-export function detailsMarkdown(state: DeploymentState): string {
-  const rows = PHASES.map((p) => {
+/** Markdown table of phases with status and duration, for the Web UI's current details; with past run
+ * times, each phase's median / p90 and the time left. */
+export function detailsMarkdown(state: DeploymentState, past?: { times: PhaseTimes; nowMs: number }): string {
+  const eta = past ? estimate(state, past.times, past.nowMs) : undefined;
+  const rows = PHASES.map((p, i) => {
     const rec = state.phases[p.name];
     const note = rec.status === 'skipped' ? (rec.skippedReason ?? '') : (rec.error ?? '');
-    return `| ${p.name} | ${rec.status} | ${formatDuration(rec.durationSeconds)} | ${note.replace(/\|/g, '/')} |`;
+    const cells = [p.name, rec.status, formatDuration(rec.durationSeconds)];
+    const e = eta?.phases[i];
+    if (e) {
+      cells.push(formatPhaseTime(e), e.pastP90 ? '**past p90**' : '');
+    }
+    cells.push(note.replace(/\|/g, '/'));
+    return `| ${cells.join(' | ')} |`;
   });
+  const columns = eta
+    ? ['phase', 'status', 'duration', 'median / p90', 'late', 'note']
+    : ['phase', 'status', 'duration', 'note'];
   const head = [
     `**${state.deploymentId}**: ${state.status}${state.waitingFor ? ` (waiting for ${state.waitingFor})` : ''}`,
+    ...(eta && state.status === 'in_progress' ? ['', remainingLine(eta)] : []),
     '',
-    '| phase | status | duration | note |',
-    '| --- | --- | --- | --- |',
+    `| ${columns.join(' | ')} |`,
+    `| ${columns.map(() => '---').join(' | ')} |`,
   ];
   return [...head, ...rows].join('\n');
 }

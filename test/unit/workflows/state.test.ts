@@ -140,4 +140,20 @@ describe('deployment state transitions', () => {
       11
     );
   });
+
+  it('adds each phase’s median / p90, the time left and a late flag when past run times are known', () => {
+    const state = stateWith({ prepare_deployment: 'completed', setup_network: 'in_progress' });
+    state.status = 'in_progress';
+    state.phases.prepare_deployment.durationSeconds = 9;
+    state.phases.setup_network.startedAt = NOW;
+    const times = {
+      prepare_deployment: { runs: 3, medianSeconds: 2, p90Seconds: 4 },
+      setup_network: { runs: 3, medianSeconds: 30, p90Seconds: 50 },
+    };
+    const md = detailsMarkdown(state, { times, nowMs: Date.parse(NOW) + 10_000 });
+    assert.match(md, /\| phase \| status \| duration \| median \/ p90 \| late \| note \|/);
+    assert.match(md, /\| prepare_deployment \| completed \| 9s \| 2s \/ 4s \| \*\*past p90\*\* \| {2}\|$/m);
+    assert.match(md, /^\| setup_network \| in_progress \| {2}\| 30s \/ 50s \| {2}\| {2}\|$/m);
+    assert.match(md, /^about 20s left \(no past run of: create_vms, /m);
+  });
 });
