@@ -34,12 +34,24 @@ interface BadArgs {
   files?: Record<string, string>;
 }
 
-const COMMANDS = ['deploy', 'status', 'list', 'rollback', 'resume', 'reset', 'sweep', 'worker', 'demo'];
+const COMMANDS = [
+  'deploy',
+  'status',
+  'list',
+  'plan',
+  'rollback',
+  'resume',
+  'reset',
+  'sweep',
+  'worker',
+  'demo',
+];
 /** Each command's own options (every command also takes --dir, --id and --help). */
 const OPTIONS: Record<string, string[]> = {
   deploy: ['--config', '--cloud', '--with-kof', '--with-azure-children', '--detach', '--no-worker'],
   status: ['--json'],
   list: [],
+  plan: ['--to', '--json', '--config', '--cloud', '--with-kof', '--with-azure-children'],
   rollback: ['--to', '--resume'],
   resume: ['--detach'],
   reset: ['--yes'],
@@ -136,6 +148,30 @@ function badArgs(): BadArgs[] {
       expect: usage([`--to ${target}: unknown phase; phases are ${PHASE_NAMES.join(', ')}`]),
     });
   }
+
+  // plan only reads, but a request it cannot serve must be refused before it connects anywhere.
+  const plans: [string, string[], string][] = [
+    ['plan bogus', ['plan', 'bogus'], 'plan bogus: plan deploy, plan rollback --to PHASE or plan reset'],
+    ['plan rollback', ['plan', 'rollback'], 'plan rollback needs --to PHASE'],
+    [
+      'plan rollback --to all',
+      ['plan', 'rollback', '--to', 'all'],
+      `--to all: unknown phase; phases are ${PHASE_NAMES.join(', ')}`,
+    ],
+    [
+      'plan reset --to install_k0s',
+      ['plan', 'reset', '--to', 'install_k0s'],
+      '--to belongs to plan rollback, not plan reset',
+    ],
+    ['plan --jso', ['plan', '--jso'], "Unknown option '--jso'"],
+    ['plan --id "k0rdent-1234"', ['plan', '--id', 'k0rdent-1234'], '--id k0rdent-1234: not a deployment id'],
+  ];
+  for (const [label, args, message] of plans)
+    add('plan requests', label, { args: () => args, expect: usage([message]) });
+  add('plan requests', 'plan --dir a file', {
+    args: (at) => ['plan', '--dir', at.file],
+    expect: (at) => ({ codes: [2], names: [`--dir ${at.file}: not a directory`] }),
+  });
 
   for (const cloud of ['bogus', 'AZURE']) {
     add('clouds', `deploy --cloud ${cloud}`, {
