@@ -193,6 +193,15 @@ async function workerPolls(client: Client, handle: Handle): Promise<boolean> {
   return (res.pollers ?? []).length > 0;
 }
 
+/**
+ * The state a worker answers for a running deployment, or undefined when none does. The server goes on
+ * listing a worker that stopped as a poller for minutes, so a query that fails or takes 5 s says it is gone.
+ */
+async function liveState(client: Client, handle: Handle): Promise<DeploymentState | undefined> {
+  if (!(await workerPolls(client, handle))) return undefined;
+  return client.withDeadline(Date.now() + 5000, () => handle.query(stateQuery)).catch(() => undefined);
+}
+
 async function isRunning(handle: Handle): Promise<boolean> {
   try {
     return (await handle.describe()).status.name === 'RUNNING';
@@ -559,10 +568,7 @@ async function plan(args: string[]): Promise<number> {
   if (!known && !v.json)
     console.log(`no ${CLUSTER_ID_FILE} in ${workDir}: deploy would draw a new id; names below use ${id}`);
   if (running) {
-    // The server lists a worker that stopped a moment ago as a poller: a failed query says it is gone.
-    const queried = (await workerPolls(client, handle))
-      ? await client.withDeadline(Date.now() + 5000, () => handle.query(stateQuery)).catch(() => undefined)
-      : undefined;
+    const queried = await liveState(client, handle);
     // A worker started here for a query would also move the deployment on: plan from its state file.
     if (!queried) console.error(`no worker is running for ${id}: planning from its state file`);
     const state = queried ?? (await importLegacyState(workDir, input.state)).state;
@@ -636,8 +642,8 @@ async function status(args: string[]): Promise<number> {
   const link = running ? await pageLink(client, uiUrl, handle) : undefined;
   const printLink = () => link && (v.json ? console.error : console.log)(`Web UI: ${link}`);
   const times = await folderTimes(workDir, id);
-  if (running && (await workerPolls(client, handle))) {
-    const state = await handle.query(stateQuery);
+  const state = running ? await liveState(client, handle) : undefined;
+  if (state) {
     const eta = estimate(state, times, Date.now());
     console.log(v.json ? JSON.stringify({ ...state, eta }, null, 2) : renderTable(state, times));
     printLink();
@@ -675,7 +681,11 @@ function projectedEtaInput(doc: Record<string, unknown>): EtaInput {
         const r = phases[p.name] ?? {};
         return [
           p.name,
-          { status: r.status ?? 'pending', ...(r.started_at ? { startedAt: r.started_at } : {}) },
+          {
+            status: r.status ?? 'pending',
+            ...(r.started_at ? { startedAt: r.started_at } : {}),
+            ...(r.duration_seconds !== undefined ? { durationSeconds: r.duration_seconds } : {}),
+          },
         ];
       })
     ) as EtaInput['phases'],

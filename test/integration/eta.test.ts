@@ -96,7 +96,20 @@ describe('ETAs from the runs before', function () {
         after.install_k0rdent?.map((x) => x.deployment),
         [first.id, id]
       );
-      await second.handle.executeUpdate(resetUpdate, { args: [{ reason: 'full-reset' }] });
+
+      // With its worker gone (the server still lists it as a poller for a while), status reads the
+      // state file and still flags the slowed phase.
+      await w.stop();
+      const offline = await runCli(['status', '--dir', first.workDir], first.workDir);
+      assert.equal(offline.code, 0, offline.output);
+      assert.match(offline.output, new RegExp(`no worker is running for ${id}: showing`));
+      assert.match(offline.output, /install_k0rdent\s+completed\s+\d+s\s+\d+s \/ \d+s\s+⚠ past p90/);
+      const again = await inProcessWorker(first.taskQueue);
+      try {
+        await second.handle.executeUpdate(resetUpdate, { args: [{ reason: 'full-reset' }] });
+      } finally {
+        await again.stop();
+      }
     } finally {
       s.arm.hosts.setFaults([]);
       await w.stop();
