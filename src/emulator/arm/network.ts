@@ -3,8 +3,8 @@
  * IP addresses (allocated deterministically) and network interfaces (private IPs from their subnet).
  */
 import { ArmError, invalidParameter } from './errors';
-import type { Cidr } from './ip';
-import { cidrOverlaps, cidrWithin, intToIp, ipToInt, parseCidr } from './ip';
+import type { Ipv4Cidr } from '../../config/cidr';
+import { cidrContains, cidrOverlaps, cidrSize, formatIpv4, ipv4Number, networkOf } from '../../config/cidr';
 import type { ChildEntry, ChildKind, Json, PutContext, ResourceKind, StoredResource } from './model';
 import { childrenOf, clone, obj, refId, requireRef, sameId, stateOf, str } from './common';
 import type { ArmStore } from './state';
@@ -78,9 +78,9 @@ function subnetPrefixes(props: Json): string[] {
     : [];
 }
 
-function parsePrefixes(prefixes: string[], what: string): Cidr[] {
+function parsePrefixes(prefixes: string[], what: string): Ipv4Cidr[] {
   return prefixes.map((p) => {
-    const cidr = parseCidr(p);
+    const cidr = networkOf(p);
     if (!cidr)
       throw new ArmError(
         400,
@@ -91,14 +91,14 @@ function parsePrefixes(prefixes: string[], what: string): Cidr[] {
   });
 }
 
-function vnetPrefixes(vnet: StoredResource): Cidr[] {
+function vnetPrefixes(vnet: StoredResource): Ipv4Cidr[] {
   const list = obj(vnet.properties.addressSpace)?.addressPrefixes;
   return Array.isArray(list) ? parsePrefixes(list as string[], vnet.id) : [];
 }
 
 function prepareSubnet(
   store: ArmStore,
-  vnetSpace: Cidr[],
+  vnetSpace: Ipv4Cidr[],
   entry: ChildEntry,
   siblings: ChildEntry[],
   existing: ChildEntry | undefined
@@ -109,7 +109,7 @@ function prepareSubnet(
   if (prefixes.length === 0) throw invalidParameter(`Subnet ${entry.name} has no addressPrefix.`);
   const own = parsePrefixes(prefixes, `subnet ${entry.name}`);
   for (const [i, cidr] of own.entries()) {
-    if (!vnetSpace.some((space) => cidrWithin(cidr, space))) {
+    if (!vnetSpace.some((space) => cidrContains(space, cidr))) {
       throw new ArmError(
         400,
         'NetcfgSubnetRangeOutsideVnet',
@@ -394,13 +394,13 @@ function allocatePublicIp(store: ArmStore, id: string): string {
   const used = new Set(store.ofType(PIP).map((p) => str(p.internal.ipAddress)));
   const h = digest(keyOf(id));
   let n =
-    ipToInt(
+    ipv4Number(
       `20.${parseInt(h.slice(0, 2), 16)}.${parseInt(h.slice(2, 4), 16)}.${1 + (parseInt(h.slice(4, 6), 16) % 254)}`
     ) ?? 0;
   const first = 20 * 2 ** 24;
   for (;;) {
     const last = n % 256;
-    if (last !== 0 && last !== 255 && !used.has(intToIp(n))) return intToIp(n);
+    if (last !== 0 && last !== 255 && !used.has(formatIpv4(n))) return formatIpv4(n);
     n = n + 1 >= first + 2 ** 24 ? first + 1 : n + 1;
   }
 }
@@ -458,9 +458,9 @@ const pipKind: ResourceKind = {
 
 // ---- network interfaces -------------------------------------------------------------------------
 
-function allocatePrivateIp(subnet: Cidr, used: Set<number>, subnetName: string): number {
+function allocatePrivateIp(subnet: Ipv4Cidr, used: Set<number>, subnetName: string): number {
   // Azure keeps the first four addresses and the last one of every subnet.
-  for (let n = subnet.base + 4; n < subnet.base + subnet.size - 1; n++) {
+  for (let n = subnet.address + 4; n < subnet.address + cidrSize(subnet) - 1; n++) {
     if (!used.has(n)) return n;
   }
   throw new ArmError(400, 'SubnetIsFull', `Subnet ${subnetName} has no free private IP address.`);
@@ -493,7 +493,7 @@ function prepareNic(ctx: PutContext): Json {
       set = new Set(
         others
           .filter((c) => sameId(refId(c.config.properties.subnet), subnetId))
-          .map((c) => ipToInt(str(c.config.properties.privateIPAddress) ?? ''))
+          .map((c) => ipv4Number(str(c.config.properties.privateIPAddress) ?? ''))
           .filter((n): n is number => n !== undefined)
       );
       used.set(k, set);
@@ -518,8 +518,8 @@ function prepareNic(ctx: PutContext): Json {
     );
     let ip: number | undefined;
     if (method === 'Static') {
-      ip = ipToInt(str(p.privateIPAddress) ?? '');
-      if (ip === undefined || ip < cidr.base + 4 || ip >= cidr.base + cidr.size - 1) {
+      ip = ipv4Number(str(p.privateIPAddress) ?? '');
+      if (ip === undefined || ip < cidr.address + 4 || ip >= cidr.address + cidrSize(cidr) - 1) {
         throw new ArmError(
           400,
           'PrivateIPAddressNotInSubnet',
@@ -530,13 +530,13 @@ function prepareNic(ctx: PutContext): Json {
         throw new ArmError(
           400,
           'PrivateIPAddressInUse',
-          `IP configuration ${entry.id} is using the private IP address ${intToIp(ip)} which is already allocated to another resource.`
+          `IP configuration ${entry.id} is using the private IP address ${formatIpv4(ip)} which is already allocated to another resource.`
         );
       }
     } else {
       const previous =
         old && sameId(refId(old.properties.subnet), subnet.id)
-          ? ipToInt(str(old.properties.privateIPAddress) ?? '')
+          ? ipv4Number(str(old.properties.privateIPAddress) ?? '')
           : undefined;
       ip =
         previous !== undefined && !taken.has(previous) ? previous : allocatePrivateIp(cidr, taken, subnet.id);
@@ -561,7 +561,7 @@ function prepareNic(ctx: PutContext): Json {
       delete p.publicIPAddress;
     }
     p.subnet = { id: subnet.id };
-    p.privateIPAddress = intToIp(ip);
+    p.privateIPAddress = formatIpv4(ip);
     p.privateIPAllocationMethod = method;
     p.privateIPAddressVersion = 'IPv4';
     p.primary ??= i === 0;

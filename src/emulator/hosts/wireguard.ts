@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { wireguardPublicKey } from '../../hosts/keys';
-import { ipToInt, parseCidr } from '../arm/ip';
+import { cidrHas, ipv4Number, networkOf } from '../../config/cidr';
 import type { WireguardInterfaceShow } from './types';
 
 /** One `[Peer]` of a config. */
@@ -331,11 +331,11 @@ export function configPublicKey(config: WireguardConfig): string {
 
 /** True when `address` (an IPv4 address) lies in one of the networks. */
 export function routedBy(networks: string[], address: string): boolean {
-  const ip = ipToInt(address);
+  const ip = ipv4Number(address);
   if (ip === undefined) return networks.some((n) => n === `${address}/128`);
   return networks.some((n) => {
-    const cidr = parseCidr(n);
-    return cidr !== undefined && ip >= cidr.base && ip < cidr.base + cidr.size;
+    const cidr = networkOf(n);
+    return cidr !== undefined && cidrHas(cidr, ip);
   });
 }
 

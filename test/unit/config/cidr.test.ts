@@ -2,8 +2,13 @@ import { strict as assert } from 'assert';
 import {
   addressInNetwork,
   cidrContains,
+  cidrHas,
   cidrOverlaps,
+  cidrSize,
   formatCidr,
+  formatIpv4,
+  ipv4Number,
+  networkOf,
   parseCidr,
 } from '../../../src/config/cidr';
 import type { Ipv4Cidr } from '../../../src/config/cidr';
@@ -57,5 +62,25 @@ describe('IPv4 CIDR helpers', () => {
     assert.equal(addressInNetwork(cidr('192.168.100.0/24'), 1), '192.168.100.1');
     assert.equal(addressInNetwork(cidr('192.168.100.0/24'), 254), '192.168.100.254');
     assert.equal(addressInNetwork(cidr('10.0.0.0/8'), 256), '10.0.1.0');
+  });
+
+  it('reads a network as ARM does, host bits dropped, and refuses what is no IPv4 network', () => {
+    assert.deepEqual(networkOf('10.0.1.7/16'), cidr('10.0.0.0/16'));
+    assert.deepEqual(networkOf(' 10.0.2.0/24 '), cidr('10.0.2.0/24'));
+    for (const text of ['10.0.0.0', '10.0.0.0/33', '256.0.0.0/8', '10.01.0.0/16', 'fd00::/8', ''])
+      assert.equal(networkOf(text), undefined, text);
+  });
+
+  it('turns addresses into numbers and back, and tells which network holds one', () => {
+    assert.equal(ipv4Number('10.0.1.4'), 10 * 2 ** 24 + 256 + 4);
+    assert.equal(ipv4Number('255.255.255.255'), 2 ** 32 - 1);
+    for (const text of ['10.0.1', '10.0.1.256', '10.00.1.4', 'fd00::1'])
+      assert.equal(ipv4Number(text), undefined, text);
+    assert.equal(formatIpv4(2 ** 32 - 1), '255.255.255.255');
+    assert.equal(cidrSize(cidr('10.0.2.0/24')), 256);
+    assert.equal(cidrSize(cidr('0.0.0.0/0')), 2 ** 32);
+    const subnet = cidr('10.0.2.0/24');
+    assert.equal(cidrHas(subnet, ipv4Number('10.0.2.255') ?? 0), true);
+    assert.equal(cidrHas(subnet, ipv4Number('10.0.3.0') ?? 0), false);
   });
 });
