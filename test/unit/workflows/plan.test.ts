@@ -6,7 +6,7 @@ import type { PhaseName } from '../../../src/workflows/phases';
 import type { Observations } from '../../../src/workflows/plan';
 import { decidePlan, phasesToObserve, planRefusal } from '../../../src/workflows/plan';
 import { initialState } from '../../../src/workflows/state';
-import { renderPlan } from '../../../src/plan-view';
+import { renderPlan } from '../../../src/cli/plan-view';
 
 const CORE: DeploymentFlags = { azureChildren: false, kof: false };
 const ALL: DeploymentFlags = { azureChildren: true, kof: true };

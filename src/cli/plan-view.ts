@@ -1,5 +1,5 @@
 /** How `plan` prints a plan: one line per phase, one per item under it, and the totals. */
-import type { DeploymentPlan, ItemChange, PlannedItem } from './workflows/plan';
+import type { DeploymentPlan, ItemChange, PlannedItem } from '../workflows/plan';
 
 const MARK: Record<ItemChange, string> = { create: '+', keep: '=', delete: '-', unknown: '?' };
 
