@@ -21,7 +21,7 @@ import { installKofRegionalPhase } from './install-kof-regional';
 import type { Phase, PhaseDeps, PhaseFactory } from './phase';
 import { prepareDeploymentPhase } from './prepare-deployment';
 import { observeItems } from './inventory';
-import { archiveState, phaseTimes, projectState, recordHistory } from './projection';
+import { archiveState, projectState, recordHistory } from './projection';
 import { setupAzureChildrenPhase } from './setup-azure-children';
 import { setupNetworkPhase } from './setup-network';
 import { setupVpnPhase } from './setup-vpn';
@@ -112,7 +112,6 @@ export function createActivities(deps: PhaseDeps = defaultDeps()) {
   return {
     ...phaseActivities,
     projectState,
-    phaseTimes,
     archiveState,
     recordHistory,
     /** `plan`'s read-only look at which of a phase's items exist. */

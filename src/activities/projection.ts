@@ -3,9 +3,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { log } from '@temporalio/activity';
 import { archiveDeployment, recordDeploymentHistory } from '../state/archive';
-import { DurationsFileError, readDurationSamples, recordPhaseDurations, timesOf } from '../state/durations';
+import { DurationsFileError, recordPhaseDurations } from '../state/durations';
 import { projectState as writeProjection } from '../state/projection';
-import type { PhaseTimes } from '../workflows/eta';
 import type { ArchiveInput, ProjectionInput } from '../workflows/messages';
 
 /** Durations-file problems already logged by this worker, so each is logged once. */
@@ -30,11 +29,6 @@ export async function projectState(input: ProjectionInput): Promise<number> {
   });
   await unlessCorrupt(false, () => recordPhaseDurations(input.workDir, input.state));
   return changed.length;
-}
-
-/** Median and p90 of each phase's runs in the folder by earlier deployments, for the Web UI's ETAs. */
-export async function phaseTimes(input: { workDir: string; deploymentId: string }): Promise<PhaseTimes> {
-  return unlessCorrupt({}, async () => timesOf(await readDurationSamples(input.workDir), input.deploymentId));
 }
 
 /** Copies or moves the state files into `old_deployments/<id>_<timestamp>_<reason>/`; returns that folder. */

@@ -64,6 +64,8 @@ export async function deploy(args: string[]): Promise<number> {
   const id = typeof v.id === 'string' ? v.id : await folderClusterId(workDir);
   const taskQueue = config.orchestrator.task_queue;
   const handle: Handle = client.workflow.getHandle(workflowIdFor(id));
+  // The folder's earlier runs time this one: the workflow shows them in the Web UI, the CLI as it follows.
+  const times = await folderTimes(workDir, id);
   let attached = await isRunning(handle);
   if (!attached) {
     const base = {
@@ -93,7 +95,12 @@ export async function deploy(args: string[]): Promise<number> {
       );
       target = emulatorTarget(emulator.endpoint, emulator.caFile);
     }
-    const input: DeploymentInput = { ...base, cloud: target, ...(adopted ? { adopted } : {}) };
+    const input: DeploymentInput = {
+      ...base,
+      cloud: target,
+      ...(adopted ? { adopted } : {}),
+      ...(Object.keys(times).length > 0 ? { phaseTimes: times } : {}),
+    };
     try {
       await client.workflow.start(DEPLOYMENT_WORKFLOW, {
         workflowId: id,
@@ -130,7 +137,6 @@ export async function deploy(args: string[]): Promise<number> {
     process.once('SIGINT', () => resolve('interrupted'))
   );
   try {
-    const times = await folderTimes(workDir, id);
     const outcome = await Promise.race([watch(handle, settled, { times }), interrupted]);
     if (outcome === 'interrupted') {
       console.log(

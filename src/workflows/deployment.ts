@@ -41,7 +41,6 @@ import {
   stateQuery,
 } from './messages';
 import { jsonDigest } from './digest';
-import type { PhaseTimes } from './eta';
 import type { FactRead, PhaseDef, PhaseName } from './phases';
 import { PHASES, PHASE_NAMES, activityNames, phaseDef, phaseEnabled, phaseIndex } from './phases';
 import {
@@ -202,8 +201,9 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
   }
   // Transitions that the next step follows at once are written with it, in one projection.
   const folding = patched('folded-projections');
-  // Each phase's past run times in this folder, read once, for the ETAs of the Web UI's details.
-  let times: PhaseTimes | undefined;
+  // Each phase's run times in the folder's earlier deployments, as the client read them at the start,
+  // for the ETAs of the Web UI's details (not a command, so no patch).
+  const times = input.phaseTimes;
   const project = async () => {
     dirty = false;
     const attributes = [
@@ -588,8 +588,6 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       message: `Deployment started with flags: azure-children=${input.flags.azureChildren}, kof=${input.flags.kof}`,
     });
   }
-  if (patched('eta-in-details'))
-    times = await local.phaseTimes({ workDir: input.workDir, deploymentId: state.deploymentId });
   await project();
 
   for (;;) {

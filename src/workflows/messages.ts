@@ -7,6 +7,7 @@ import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/commo
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AzureTarget } from '../azure/target';
 import type { K0rdentConfig } from '../config/types';
+import type { PhaseTimes } from './eta';
 import type { PhaseName } from './phases';
 
 /** Default task queue of workers and deployments. */
@@ -194,6 +195,8 @@ export interface DeploymentInput {
   adopted?: DeploymentState;
   /** State carried over by continue-as-new. */
   carried?: DeploymentState;
+  /** Median and p90 of each phase in the folder's earlier deployments, for the Web UI's ETAs. */
+  phaseTimes?: PhaseTimes;
 }
 
 /** The whole state of a deployment: what the `state` query returns and what the projection writes. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { PHASE_DURATIONS_FILE, readDurationSamples } from '../../src/state/durations';
+import { PHASE_DURATIONS_FILE, readDurationSamples, timesOf } from '../../src/state/durations';
 import type { Eta } from '../../src/workflows/eta';
 import type { DeploymentState } from '../../src/workflows/messages';
 import { resetUpdate } from '../../src/workflows/messages';
@@ -57,7 +57,13 @@ describe('ETAs from the runs before', function () {
       // the only earlier run's time, which is its p90.
       const id = `k0rdent-${randomBytes(6).toString('hex').slice(0, 8)}`;
       await fs.writeFile(path.join(first.workDir, '.clusterid'), `${id}\n`);
-      const second = await startDeployment({ ...first, id, input: { ...first.input, deploymentId: id } });
+      // As deploy does, the client hands the workflow the folder's earlier phase times.
+      const phaseTimes = timesOf(await readDurationSamples(first.workDir), id);
+      const second = await startDeployment({
+        ...first,
+        id,
+        input: { ...first.input, deploymentId: id, phaseTimes },
+      });
       s.arm.hosts.setFaults([{ match: { tool: 'helm' }, kind: 'latency', latencyMs: 3000, times: -1 }]);
       // The CLI attaches to the running deployment and follows it to the end.
       const deploy = runCli(['deploy', '--dir', first.workDir, '--no-worker'], first.workDir);

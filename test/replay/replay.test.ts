@@ -21,7 +21,7 @@ interface RawEvent {
 
 describe('replay of committed histories', () => {
   // The current shapes, and those recorded before phase requests named their config by digest (v1-*);
-  // a second deployment of a folder reads the first one's phase times for its ETAs.
+  // a second deployment of a folder starts with the first one's phase times in its input, for its ETAs.
   const cases = ['full-deployment', 'worker-killed', 'rollback-resume', 'failed-resume'];
   const names = [...cases, ...cases.map((c) => `v1-${c}`), 'eta-second-run'];
 
