@@ -10,24 +10,19 @@ import type { ArchiveInput, ProjectionInput } from '../workflows/messages';
 /** Durations-file problems already logged by this worker, so each is logged once. */
 const warned = new Set<string>();
 
-/** A durations file that cannot be read costs the ETAs, never the deployment: warn once and go on. */
-async function unlessCorrupt<T>(fallback: T, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (!(err instanceof DurationsFileError)) throw err;
-    if (!warned.has(err.message)) log.warn(err.message);
-    warned.add(err.message);
-    return fallback;
-  }
-}
-
 /** Writes the state, events and cluster-events files for a snapshot; a repeated snapshot changes nothing. */
 export async function projectState(input: ProjectionInput): Promise<number> {
   const { changed } = await writeProjection(input.workDir, input.state, {
     writePrivateKeys: input.writePrivateKeys,
   });
-  await unlessCorrupt(false, () => recordPhaseDurations(input.workDir, input.state));
+  try {
+    await recordPhaseDurations(input.workDir, input.state);
+  } catch (err) {
+    // A durations file that cannot be read costs the ETAs, never the deployment: warn once and go on.
+    if (!(err instanceof DurationsFileError)) throw err;
+    if (!warned.has(err.message)) log.warn(err.message);
+    warned.add(err.message);
+  }
   return changed.length;
 }
 

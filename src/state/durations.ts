@@ -87,31 +87,42 @@ export function timesOf(samples: DurationSamples, except?: string): PhaseTimes {
   return times;
 }
 
+/** Per durations file, the runs this process has seen on it, so a projection that adds none reads nothing. */
+const onFile = new Map<string, Set<string>>();
+
+const sampleKey = (phase: string, s: DurationSample) => `${phase}|${s.deployment}|${s.finished_at}`;
+
 /**
  * Adds each completed phase of `state` that the file does not hold yet (by deployment and finish time),
- * keeping the last KEPT_RUNS per phase; true when it wrote the file. Recording a state twice adds nothing.
+ * keeping the last KEPT_RUNS per phase; true when it wrote the file. Recording a state twice adds nothing,
+ * and reads the file only when the state holds a run this process has not seen on it.
  */
 export async function recordPhaseDurations(workDir: string, state: DeploymentState): Promise<boolean> {
-  const samples = await readDurationSamples(workDir);
-  let added = false;
+  const file = path.join(workDir, PHASE_DURATIONS_FILE);
+  const seen = onFile.get(file) ?? new Set<string>();
+  const fresh: [string, DurationSample][] = [];
   for (const [name, rec] of Object.entries(state.phases)) {
     if (rec.status !== 'completed' || rec.durationSeconds === undefined || !rec.finishedAt) continue;
-    const list = samples[name] ?? [];
     const sample = {
       deployment: state.deploymentId,
       finished_at: rec.finishedAt,
       seconds: rec.durationSeconds,
     };
-    if (list.some((s) => s.deployment === sample.deployment && s.finished_at === sample.finished_at))
-      continue;
-    list.push(sample);
-    samples[name] = list.slice(-KEPT_RUNS);
-    added = true;
+    if (!seen.has(sampleKey(name, sample))) fresh.push([name, sample]);
   }
-  if (!added) return false;
+  if (fresh.length === 0) return false;
+  const samples = await readDurationSamples(workDir);
+  for (const [name, list] of Object.entries(samples)) for (const s of list) seen.add(sampleKey(name, s));
+  onFile.set(file, seen);
+  const added = fresh.filter(([name, sample]) => !seen.has(sampleKey(name, sample)));
+  if (added.length === 0) return false;
+  for (const [name, sample] of added) {
+    samples[name] = [...(samples[name] ?? []), sample].slice(-KEPT_RUNS);
+    seen.add(sampleKey(name, sample));
+  }
   const text =
     `# k0rdent-deploy: how long each phase took in this folder, newest last (last ${KEPT_RUNS} runs per phase)\n` +
     stringify({ phases: samples });
-  await writeFileAtomic(path.join(workDir, PHASE_DURATIONS_FILE), text);
+  await writeFileAtomic(file, text);
   return true;
 }
