@@ -1,9 +1,10 @@
 /**
- * A small block-style YAML writer with the Bash tool's value typing (strings double-quoted, booleans and
- * numbers plain, plain keys where that is safe) and a tolerant reader for the files other tools write.
- * Output parses the same with the `yaml` package, PyYAML and mikefarah yq.
+ * Block-style YAML with the Bash tool's value typing (strings double-quoted, booleans and numbers plain,
+ * plain keys where that is safe), laid out by the `yaml` package's document API, and a tolerant reader for
+ * the files other tools write. Output parses the same with the `yaml` package, PyYAML and mikefarah yq.
  */
-import { parseDocument, YAMLMap } from 'yaml';
+import type { Node, ScalarTag, Tags } from 'yaml';
+import { Document, Pair, parseDocument, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 
 const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_./-]*$/;
 const AMBIGUOUS_WORDS = new Set(['true', 'false', 'null', 'yes', 'no', 'on', 'off', 'y', 'n']);
@@ -47,28 +48,44 @@ export function quoteString(s: string): string {
   return `${out}"`;
 }
 
-/** A scalar as the Bash tool types it: strings quoted, booleans, numbers and null plain. */
-export function scalarText(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  if (typeof value === 'string') return quoteString(value);
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (typeof value === 'bigint') return value.toString();
-  if (typeof value === 'number') {
-    if (Number.isNaN(value)) return '.nan';
-    if (!Number.isFinite(value)) return value > 0 ? '.inf' : '-.inf';
-    return String(value);
-  }
-  if (value instanceof Date) return quoteString(value.toISOString());
-  if (value instanceof Uint8Array) return quoteString(Buffer.from(value).toString('base64'));
+/**
+ * The core schema's string tag, writing plain scalars as they are and every other string with quoteString.
+ * The library's own double-quoted style reads back the same but differs in bytes the Bash tool's readers
+ * see: `\x01` for `\u0001`, DEL, C1 controls, U+2028, U+2029 and the BOM left raw, `\ ` before an escaped
+ * line break, and `\u0000` for `\0` in its JSON mode.
+ */
+const BASH_STRING: ScalarTag = {
+  identify: (value) => typeof value === 'string',
+  default: true,
+  tag: 'tag:yaml.org,2002:str',
+  resolve: (text) => text,
+  stringify: ({ type, value }) => (type === Scalar.PLAIN ? String(value) : quoteString(String(value))),
+};
+
+/** `tags` with the string tag replaced by BASH_STRING. */
+function withBashStrings(tags: Tags): Tags {
+  return [BASH_STRING, ...tags.filter((tag) => typeof tag !== 'object' || tag.tag !== BASH_STRING.tag)];
+}
+
+/** A scalar's value as the Bash tool types it: strings, booleans, numbers and null as they are, the rest as text. */
+function scalarValue(value: unknown): string | number | bigint | boolean | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string' || typeof value === 'boolean' || typeof value === 'bigint') return value;
+  // The library writes -0 as `-0`; the Bash tool's readers have always seen `0`.
+  if (typeof value === 'number') return Object.is(value, -0) ? 0 : value;
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
   // Symbols, functions and complex keys have no YAML scalar form; keep something readable.
-  return quoteString(typeof value === 'symbol' ? value.toString() : (JSON.stringify(value) ?? typeof value));
+  return typeof value === 'symbol' ? value.toString() : (JSON.stringify(value) ?? typeof value);
 }
 
 /** A mapping key: plain when that reads back as the same string, quoted otherwise; non-strings plain. */
-export function keyText(key: unknown): string {
-  if (typeof key !== 'string') return scalarText(key);
-  if (PLAIN_KEY.test(key) && !AMBIGUOUS_WORDS.has(key.toLowerCase())) return key;
-  return quoteString(key);
+function keyNode(key: unknown): Scalar {
+  const node = new Scalar(scalarValue(key));
+  if (typeof key === 'string' && PLAIN_KEY.test(key) && !AMBIGUOUS_WORDS.has(key.toLowerCase())) {
+    node.type = Scalar.PLAIN;
+  }
+  return node;
 }
 
 /** The entries of a map-like value (Map or plain object), or undefined for anything else. */
@@ -89,75 +106,71 @@ function listItems(value: unknown): unknown[] | undefined {
   return undefined;
 }
 
-/** Block lines of a map's entries at `indent` spaces; `undefined` values are left out. */
-function mapLines(entries: [unknown, unknown][], indent: number): string[] {
-  const pad = ' '.repeat(indent);
-  const lines: string[] = [];
-  for (const [key, value] of entries) {
-    if (value === undefined) continue;
-    lines.push(...valueLines(`${pad}${keyText(key)}:`, value, indent));
-  }
-  return lines;
-}
-
-/** Block lines of a list's items at `indent` spaces. */
-function listLines(items: unknown[], indent: number): string[] {
-  const pad = ' '.repeat(indent);
-  const lines: string[] = [];
-  for (const item of items) {
-    const entries = mapEntries(item);
-    const list = listItems(item);
-    let nested: string[] | undefined;
-    if (entries && entries.some(([, v]) => v !== undefined)) nested = mapLines(entries, indent + 2);
-    else if (list && list.length > 0) nested = listLines(list, indent + 2);
-    if (nested && nested.length > 0) {
-      const [first, ...rest] = nested;
-      lines.push(`${pad}- ${(first ?? '').slice(indent + 2)}`, ...rest);
-    } else if (entries) lines.push(`${pad}- {}`);
-    else if (list) lines.push(`${pad}- []`);
-    else lines.push(`${pad}- ${scalarText(item)}`);
-  }
-  return lines;
-}
-
-/** Lines for `head` (a `key:` prefix) followed by `value`, nested collections indented by two. */
-function valueLines(head: string, value: unknown, indent: number): string[] {
+/** `value` as a node: maps (without their `undefined` entries), lists, or a scalar. */
+function toNode(value: unknown): Node {
   const entries = mapEntries(value);
   if (entries) {
-    const nested = mapLines(entries, indent + 2);
-    return nested.length > 0 ? [head, ...nested] : [`${head} {}`];
+    const map = new YAMLMap<Scalar, Node>();
+    for (const [key, item] of entries) {
+      if (item !== undefined) map.items.push(new Pair(keyNode(key), toNode(item)));
+    }
+    return map;
   }
   const list = listItems(value);
-  if (list) return list.length > 0 ? [head, ...listLines(list, indent + 2)] : [`${head} []`];
-  return [`${head} ${scalarText(value)}`];
+  if (list) {
+    const seq = new YAMLSeq<Node>();
+    seq.items = list.map(toNode);
+    return seq;
+  }
+  return new Scalar(scalarValue(value));
 }
 
-/** Builds a YAML document top-level entry by entry, with comment lines and blank lines between them. */
+/**
+ * Comment lines (a space and the text) and blank lines (empty strings) as the library's comment text: it
+ * writes each line with a `#` in front, a line of one space as a lone `#`, and an empty line as it is.
+ */
+function commentText(lines: readonly string[]): string | null {
+  return lines.join('\n') || null;
+}
+
+/**
+ * Builds a YAML document top-level entry by entry, with comment lines and blank lines between them. Blank
+ * lines only separate: a run of them writes one and the document ends with its last line, as the library
+ * keeps at most one blank line before an entry's comment.
+ */
 export class YamlWriter {
-  private readonly lines: string[] = [];
+  private readonly map = new YAMLMap<Scalar, Node>();
+  private pending: string[] = [];
 
   /** Adds a `# text` line. */
   comment(text: string): this {
     const oneLine = text.replace(/[\r\n\u0085\u2028\u2029]+/g, ' ');
-    this.lines.push(oneLine === '' ? '#' : `# ${oneLine}`);
+    this.pending.push(` ${oneLine}`);
     return this;
   }
 
-  /** Adds an empty line. */
+  /** Adds an empty line unless the line before is one. */
   blank(): this {
-    this.lines.push('');
+    if (this.pending[this.pending.length - 1] !== '') this.pending.push('');
     return this;
   }
 
   /** Adds `key: value` (block style for collections); an `undefined` value writes nothing. */
   entry(key: unknown, value: unknown): this {
-    if (value !== undefined) this.lines.push(...valueLines(`${keyText(key)}:`, value, 0));
+    if (value === undefined) return this;
+    const node = keyNode(key);
+    node.spaceBefore = this.pending[0] === '';
+    node.commentBefore = commentText(node.spaceBefore ? this.pending.slice(1) : this.pending);
+    this.pending = [];
+    this.map.items.push(new Pair(node, toNode(value)));
     return this;
   }
 
   /** The document text, ending with one newline. */
   toString(): string {
-    return `${this.lines.join('\n')}\n`;
+    const trailing = this.pending[this.pending.length - 1] === '' ? this.pending.slice(0, -1) : this.pending;
+    this.map.comment = commentText(trailing);
+    return new Document(this.map, { customTags: withBashStrings }).toString({ indent: 2, indentSeq: true });
   }
 }
 

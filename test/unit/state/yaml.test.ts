@@ -122,12 +122,29 @@ describe('YAML writer', () => {
           .entry(7, 'x'),
       ['m:', '  true: 1', '  null: 2', '  2.5: 3', '  "{\\"k\\":1}": 4', '7: "x"'],
     ],
+    [
+      'a run of blank lines as one, and none at the end',
+      (w) => w.entry('a', 1).blank().blank().comment('b').blank().blank().entry('b', 2).blank(),
+      ['a: 1', '', '# b', '', 'b: 2'],
+    ],
+    [
+      'no entries as an empty map, followed by the comments',
+      (w) => w.comment('only').blank(),
+      ['{}', '# only'],
+    ],
   ];
   for (const [what, build, lines] of layouts) {
     it(`writes ${what}`, () => {
       assert.equal(build(new YamlWriter()).toString(), `${lines.join('\n')}\n`);
     });
   }
+
+  it('writes a key too long for an implicit key as an explicit one that reads back', () => {
+    const key = 'k'.repeat(1100);
+    const text = new YamlWriter().entry(key, 1).entry('b', 2).toString();
+    assert.equal(text, `? ${key}\n: 1\nb: 2\n`);
+    assert.equal(parseYamlMapText(text).get(key), 1);
+  });
 
   it('writes nested maps and lists in block style, empty ones in flow style', () => {
     const text = new YamlWriter()
