@@ -1,7 +1,8 @@
 /**
  * The configuration schema, in zod: every YAML key with its type, its default and the check of its
  * value, each check with the message a user sees. The config type (`types.ts`) and the defaults
- * (`defaults.ts`) are read from it. Pure code (no Node built-ins).
+ * (`defaults.ts`) are read from it; `validate.ts` runs it and adds the rules that span several keys.
+ * Pure code (no Node built-ins).
  */
 import { z } from 'zod';
 import { formatCidr, parseCidr } from './cidr';
