@@ -1,124 +1,21 @@
 /**
- * The deployment configuration: the Bash tool's `config/k0rdent-default.yaml` shape, plus the
- * `orchestrator` section that only this tool reads. Keys keep their YAML spelling so that an error can
- * name the path a user wrote.
+ * The deployment configuration's types, read from the schema in `schema.ts`, and the names and hosts a
+ * deployment derives from it.
  */
-
-/** Zones and count of one VM role. */
-export interface RoleCount {
-  count: number;
-  zones: number[];
-}
-
-/** Settings that only the Temporal orchestrator reads (not part of the Bash tool's schema). */
-export interface OrchestratorConfig {
-  /** Task queue the worker polls and the client starts deployments on. */
-  task_queue: string;
-  /** Named activity-timeout preset: `provisioning` waits as long as Azure needs, `quick` suits tests. */
-  activity_preset: 'provisioning' | 'quick';
-  /** Heartbeat timeout of long activities, seconds (overrides the preset when set). */
-  heartbeat_seconds?: number;
-  /** Attempts per activity before a phase is marked failed (overrides the preset when set). */
-  max_attempts?: number;
-  /** Upper bound of VMs created or deleted at once. */
-  parallel_vms: number;
-  /** Write WireGuard private keys into the state file for legacy scripts that read them. */
-  write_private_keys_to_state: boolean;
-  /** Where the Azure phases go: the local ARM emulator or Azure itself (`--cloud` overrides). */
-  cloud: 'emulator' | 'azure';
-  /** Brings the laptop's tunnel up; `{config}` is the config file's absolute path, `{interface}` its name. */
-  wireguard_up_command: string;
-  /** Takes the tunnel down (same placeholders). */
-  wireguard_down_command: string;
-  /** The `wg` command used to read the tunnel's state, e.g. `sudo wg` where reading needs root. */
-  wg_command: string;
-  /** First pause of a wait that polls (cloud-init, handshakes, nodes, releases), milliseconds; it doubles from there. */
-  poll_initial_ms: number;
-  /** Longest pause of such a wait, milliseconds, unless the wait has an interval of its own in `timeouts`. */
-  poll_max_ms: number;
-  /** How the worker limits its own load. */
-  worker: WorkerTuning;
-}
-
-/** The worker's load limits: Temporal slot suppliers and the key generation threads. */
-export interface WorkerTuning {
-  /** `fixed`: at most the `max_*` slots; `resource`: slots while CPU and memory stay under their targets. */
-  tuner: 'fixed' | 'resource';
-  /** Workflow tasks run at once. */
-  max_workflow_tasks: number;
-  /** Activities (phase checks, applies, rollbacks) run at once; more wait on the server, not here. */
-  max_activities: number;
-  /** Local activities (state projections) run at once. */
-  max_local_activities: number;
-  /** `resource` tuner: CPU use of the machine it keeps under, percent. */
-  target_cpu_percent: number;
-  /** `resource` tuner: memory use of the machine it keeps under, percent. */
-  target_memory_percent: number;
-  /** Threads that generate RSA keys, at the lowest CPU priority. */
-  keygen_threads: number;
-}
+import type { z } from 'zod';
+import type { CONFIG_SCHEMA } from './schema';
 
 /** The whole configuration, defaults applied. */
-export interface K0rdentConfig {
-  metadata: { version: string; schema: string; description?: string; owner?: string };
-  azure: {
-    /** Subscription the resources go to; required with `--cloud azure`. */
-    subscription_id: string;
-    /** How to sign in: the Azure CLI login, a service principal from AZURE_* variables, or the SDK's default chain. */
-    credential: 'cli' | 'service_principal' | 'default';
-    location: string;
-    vm_image: string;
-    vm_priority: 'Regular' | 'Spot';
-    eviction_policy: 'Deallocate' | 'Delete';
-  };
-  network: { vnet_prefix: string; subnet_prefix: string; wireguard_network: string };
-  vm_sizing: { controller: { size: string }; worker: { size: string } };
-  cluster: { controllers: RoleCount; workers: RoleCount };
-  ssh: { username: string; key_comment: string };
-  software: {
-    k0s: { version: string };
-    k0rdent: { version: string; registry: string; namespace: string };
-  };
-  timeouts: {
-    ssh_connect: number;
-    ssh_command: number;
-    k0s_install_wait: number;
-    k0rdent_install_wait: number;
-    wireguard_connect_wait: number;
-    vm_creation_minutes: number;
-    vm_wait_check_interval: number;
-    cloud_init_timeout: number;
-    cloud_init_check_interval: number;
-    verification_retries: number;
-    verification_retry_delay: number;
-  };
-  kof: {
-    enabled: boolean;
-    version: string;
-    istio: { version: string; namespace: string };
-    mothership: {
-      namespace: string;
-      storage_class: string;
-      install_retries: number;
-      retry_delay_seconds: number;
-      collectors: { global: Record<string, unknown> };
-    };
-    regional: {
-      cluster_name: string;
-      domain: string;
-      admin_email: string;
-      location: string;
-      template: string;
-      credential: string;
-      cp_instance_size: string;
-      worker_instance_size: string;
-      root_volume_size: string;
-      namespace: string;
-      cluster_label: string;
-    };
-  };
-  orchestrator: OrchestratorConfig;
-}
+export type K0rdentConfig = z.output<typeof CONFIG_SCHEMA>;
+
+/** Zones and count of one VM role. */
+export type RoleCount = K0rdentConfig['cluster']['controllers'];
+
+/** Settings that only the Temporal orchestrator reads (not part of the Bash tool's schema). */
+export type OrchestratorConfig = K0rdentConfig['orchestrator'];
+
+/** The worker's load limits: Temporal slot suppliers and the key generation threads. */
+export type WorkerTuning = OrchestratorConfig['worker'];
 
 /** A VM the deployment creates, derived from the counts and zones. */
 export interface HostPlan {
