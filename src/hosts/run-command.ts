@@ -1,5 +1,7 @@
 /** The one way phases run a command: options in, exit code and output kept, killed when cancelled. */
-import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { CommandNews, CommandRequest } from './command-thread';
 
 /** What to run and how. */
 export interface RunOptions {
@@ -50,56 +52,92 @@ export function tail(text: string, lines = 5): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-/** Runs a command to its end; a non-zero exit is a result, not an exception. */
+/** A command the thread runs, seen from the event loop. */
+interface Running {
+  onNews(news: CommandNews): void;
+}
+
+let thread: Worker | undefined;
+const running = new Map<number, Running>();
+let nextId = 1;
+
+/** The command thread, started on first use; it keeps the process alive only while a command runs. */
+function commandThread(): Worker {
+  if (thread) return thread;
+  const started = new Worker(path.join(__dirname, 'command-thread.js'));
+  started.on('message', (news: CommandNews) => running.get(news.id)?.onNews(news));
+  started.on('error', (err) => {
+    // Its commands are lost with it: each fails, and the next command starts a new thread.
+    thread = undefined;
+    for (const [id, r] of running)
+      r.onNews({ kind: 'error', id, message: `command thread died: ${err.message}` });
+  });
+  started.on('exit', () => {
+    if (thread === started) thread = undefined;
+  });
+  started.unref();
+  thread = started;
+  return started;
+}
+
+function track(id: number, r: Running, t: Worker): void {
+  if (running.size === 0) t.ref();
+  running.set(id, r);
+}
+
+function untrack(id: number, t: Worker): void {
+  running.delete(id);
+  if (running.size === 0) t.unref();
+}
+
+/**
+ * Runs a command to its end; a non-zero exit is a result, not an exception. The process is started and
+ * watched on a thread of its own (`command-thread.ts`), so its start never blocks the event loop.
+ */
 export function runCommand(opts: RunOptions): Promise<RunResult> {
   const line = commandLine(opts.cmd, opts.args);
   if (opts.signal?.aborted) return Promise.reject(new CommandError(`${line}: cancelled`, 'cancelled'));
   return new Promise((resolve, reject) => {
-    const child = spawn(opts.cmd, opts.args, {
-      cwd: opts.cwd,
-      env: { ...process.env, ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const t = commandThread();
+    const id = nextId++;
     const out = { stdout: '', stderr: '' };
     const pending = { stdout: '', stderr: '' };
     let stopped: 'timeout' | 'cancelled' | undefined;
     let killTimer: NodeJS.Timeout | undefined;
+    const kill = (signal: NodeJS.Signals) =>
+      t.postMessage({ kind: 'kill', id, signal } satisfies CommandRequest);
     const stop = (why: 'timeout' | 'cancelled') => {
-      if (stopped || child.exitCode !== null) return;
+      if (stopped) return;
       stopped = why;
-      child.kill('SIGTERM');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), opts.killGraceMs ?? 2000);
+      kill('SIGTERM');
+      killTimer = setTimeout(() => kill('SIGKILL'), opts.killGraceMs ?? 2000);
     };
     const onAbort = () => stop('cancelled');
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     const timer =
       opts.timeoutMs === undefined ? undefined : setTimeout(() => stop('timeout'), opts.timeoutMs);
-    for (const stream of ['stdout', 'stderr'] as const) {
-      child[stream].setEncoding('utf8');
-      child[stream].on('data', (chunk: string) => {
-        out[stream] += chunk;
-        if (!opts.onOutput) return;
-        const lines = (pending[stream] + chunk).split('\n');
-        pending[stream] = lines.pop() ?? '';
-        for (const l of lines) opts.onOutput(l, stream);
-      });
-    }
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(opts.stdin ?? '');
     const cleanup = () => {
+      untrack(id, t);
       opts.signal?.removeEventListener('abort', onAbort);
       if (timer) clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
     };
-    child.on('error', (err: NodeJS.ErrnoException) => {
+    const output = (stream: 'stdout' | 'stderr', chunk: string) => {
+      out[stream] += chunk;
+      if (!opts.onOutput) return;
+      const lines = (pending[stream] + chunk).split('\n');
+      pending[stream] = lines.pop() ?? '';
+      for (const l of lines) opts.onOutput(l, stream);
+    };
+    const failed = (code: string | undefined, message: string) => {
       cleanup();
-      if (err.code === 'ENOENT')
+      if (code === 'ENOENT')
         reject(
           new CommandError(`${opts.cmd}: command not found (is it installed and on PATH?)`, 'not-found')
         );
-      else reject(new CommandError(`${line}: ${err.message}`, 'spawn'));
-    });
-    child.on('close', (code, signal) => {
+      else reject(new CommandError(`${line}: ${message}`, 'spawn'));
+    };
+    const closed = (code: number | null, signal: NodeJS.Signals | null) => {
       cleanup();
       for (const stream of ['stdout', 'stderr'] as const)
         if (pending[stream] && opts.onOutput) opts.onOutput(pending[stream], stream);
@@ -108,6 +146,27 @@ export function runCommand(opts: RunOptions): Promise<RunResult> {
         reject(new CommandError(`${line}: timed out after ${opts.timeoutMs} ms`, 'timeout', result));
       else if (stopped === 'cancelled') reject(new CommandError(`${line}: cancelled`, 'cancelled', result));
       else resolve(result);
-    });
+    };
+    track(
+      id,
+      {
+        onNews: (news) => {
+          if (news.kind === 'output') output(news.stream, news.chunk);
+          else if (news.kind === 'error') failed(news.code, news.message);
+          else closed(news.code, news.signal);
+        },
+      },
+      t
+    );
+    const request: CommandRequest = {
+      kind: 'run',
+      id,
+      cmd: opts.cmd,
+      args: opts.args,
+      env: { ...process.env, ...opts.env },
+      cwd: opts.cwd,
+      stdin: opts.stdin ?? '',
+    };
+    t.postMessage(request);
   });
 }
