@@ -1,10 +1,10 @@
 /**
  * Preloaded into the benchmark's worker processes (`NODE_OPTIONS=--require`): measures how long the
  * worker's event loop is blocked, during which no activity heartbeats and no workflow task runs, and
- * writes it to `$K0RDENT_BENCH_LOOP_DIR/loop-<pid>.json` every second and at exit. Any other Node
- * process (the emulated tools the worker runs) is left alone.
+ * writes it to `$K0RDENT_BENCH_LOOP_DIR/loop-<pid>.json` every 5 s (without waiting: a synchronous write
+ * would block the loop it measures) and at exit. Any other Node process is left alone.
  */
-import { writeFileSync } from 'node:fs';
+import { promises as fs, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
@@ -44,12 +44,14 @@ function monitor(dir: string): void {
     }
     if (late > 10_000) stats.over10s++;
   }, TICK_MS).unref();
-  const write = () => {
+  const text = () => {
     stats.p99Ms = histogram.percentile(99) / 1e6;
-    writeFileSync(loopStatsFile(dir, process.pid), JSON.stringify(stats));
+    return JSON.stringify(stats);
   };
-  setInterval(write, 1000).unref();
-  process.on('exit', write);
+  setInterval(() => {
+    fs.writeFile(loopStatsFile(dir, process.pid), text()).catch(() => undefined);
+  }, 5000).unref();
+  process.on('exit', () => writeFileSync(loopStatsFile(dir, process.pid), text()));
 }
 
 const dir = process.env.K0RDENT_BENCH_LOOP_DIR;
