@@ -2,7 +2,7 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { LogLevel } from '@temporalio/worker';
 import { ConfigError } from '../config/load';
-import { SettingsError } from '../temporal/connection';
+import { SettingsError, metricsAddress } from '../temporal/connection';
 import { UsageError, HelpRequested, USAGE } from './args';
 import { deploy } from './deploy';
 import { plan } from './plan';
@@ -35,8 +35,19 @@ function logLevel(value: string | undefined): LogLevel {
 
 /** Runs the CLI; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  Runtime.install({ logger: new DefaultLogger(logLevel(process.env.K0RDENT_LOG_LEVEL)) });
   const [command, ...rest] = argv;
+  let metrics: string | undefined;
+  try {
+    // Only a worker serves Temporal's worker metrics: any other command would take its port.
+    metrics = command === 'worker' ? metricsAddress() : undefined;
+  } catch (err) {
+    console.error((err as Error).message);
+    return 2;
+  }
+  Runtime.install({
+    logger: new DefaultLogger(logLevel(process.env.K0RDENT_LOG_LEVEL)),
+    ...(metrics && { telemetryOptions: { metrics: { prometheus: { bindAddress: metrics } } } }),
+  });
   if (!command || command === 'help' || command === '--help' || command === '-h') {
     console.log(USAGE);
     return command ? 0 : 2;

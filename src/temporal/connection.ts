@@ -1,5 +1,6 @@
 /** Temporal connection settings from the standard TEMPORAL_* variables, with the embedded default. */
 import { existsSync } from 'node:fs';
+import ipaddr from 'ipaddr.js';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { Client, Connection } from '@temporalio/client';
 import type { NativeConnectionOptions } from '@temporalio/worker';
@@ -35,6 +36,26 @@ function checkAddress(address: string): void {
   if (!match || port < 1 || port > 65535) {
     throw new SettingsError(`TEMPORAL_ADDRESS ${address}: not host:port (e.g. temporal.example.com:7233)`);
   }
+}
+
+/**
+ * Where a worker serves Temporal's worker metrics (slots, poll and task latencies) for Prometheus:
+ * `K0RDENT_METRICS_ADDRESS`, an IP address and port; none when it is unset.
+ */
+export function metricsAddress(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = env.K0RDENT_METRICS_ADDRESS;
+  if (value === undefined || value === '') return undefined;
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(value);
+  const host = match?.[1] ?? match?.[2] ?? '';
+  const port = Number(match?.[3]);
+  const ipOk =
+    match?.[1] !== undefined ? ipaddr.IPv6.isValid(host) : ipaddr.IPv4.isValidFourPartDecimal(host);
+  if (!match || !ipOk || port < 1 || port > 65535) {
+    throw new SettingsError(
+      `K0RDENT_METRICS_ADDRESS ${value.slice(0, 60)}: not an IP address and port (e.g. 127.0.0.1:9464 or [::1]:9464)`
+    );
+  }
+  return value;
 }
 
 /** Resolves the connection settings once for worker and CLI alike; refuses settings that cannot work. */

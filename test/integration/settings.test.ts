@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -82,6 +83,15 @@ describe('bad production connection settings', function () {
       /^TEMPORAL_TLS_SERVER_CA_CERT_PATH \/nonexistent\/ca\.pem: no such file$/,
     ],
   ];
+  for (const value of ['localhost:9464', '127.0.0.1', '300.1.2.3:9464', '127.0.0.1:0']) {
+    it(`worker: refuses the metrics address ${value} in one line naming the setting`, async () => {
+      await refused(
+        argsOf('worker'),
+        { K0RDENT_METRICS_ADDRESS: value },
+        new RegExp(`^K0RDENT_METRICS_ADDRESS ${value.replace(/\./g, '\\.')}: not an IP address and port`)
+      );
+    });
+  }
   for (const [label, env, expected] of settings) {
     for (const command of ['deploy', 'worker']) {
       it(`${command}: refuses ${label} in one line naming the setting`, async () => {
@@ -89,4 +99,42 @@ describe('bad production connection settings', function () {
       });
     }
   }
+});
+
+describe('worker metrics', function () {
+  this.timeout(60_000);
+
+  it("serves Temporal's worker metrics for Prometheus at K0RDENT_METRICS_ADDRESS", async () => {
+    const s = await startServer();
+    const port = await freePort();
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'k0rdent-metrics-'));
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, 'bin', 'k0rdent-deploy'), 'worker', '--dir', dir, '--task-queue', `metrics-${port}`],
+      {
+        env: {
+          ...process.env,
+          TEMPORAL_ADDRESS: s.address,
+          K0RDENT_METRICS_ADDRESS: `127.0.0.1:${port}`,
+        },
+        stdio: 'ignore',
+      }
+    );
+    try {
+      let text = '';
+      const deadline = Date.now() + 30_000;
+      while (!/temporal_worker_task_slots_available\{[^}]*worker_type="WorkflowWorker"/.test(text)) {
+        assert.ok(Date.now() < deadline, `no slot metrics at 127.0.0.1:${port}: ${text.slice(0, 300)}`);
+        await new Promise((r) => setTimeout(r, 250));
+        text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+          (r) => r.text(),
+          () => ''
+        );
+      }
+      assert.match(text, new RegExp(`task_queue="metrics-${port}"`));
+    } finally {
+      child.kill('SIGTERM');
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
 });
