@@ -60,6 +60,27 @@ type PhaseFn<R> = (request: PhaseRequest) => Promise<R>;
 
 type Request = { kind: 'rollback'; req: RollbackRequest } | { kind: 'reset'; req: ResetRequest };
 
+/** Every change of the workflow's commands, behind `patched()`, oldest first. */
+const PATCH = {
+  requiredPhasesRechecked: 'required-phases-rechecked',
+  requiredRestoredAfterFailure: 'required-restored-after-failure',
+  rollbackRestoresRequired: 'rollback-restores-required',
+  slimPhaseRequest: 'slim-phase-request',
+  searchAttributesOnChange: 'search-attributes-on-change',
+  foldedProjections: 'folded-projections',
+  freshRequirementNotRechecked: 'fresh-requirement-not-rechecked',
+  /** A transition is projected with the step after it, the start included. */
+  transitionWithNextStep: 'transition-with-next-step',
+} as const;
+
+/**
+ * The patch under which a run records every patch of `PATCH` in its first activation. Met for the first
+ * time right after a local activity, a patch's marker could land in the workflow task after the one whose
+ * replay asks for it (when the activity's result raced the task's completion), and that history no longer
+ * replayed: a nondeterminism error, seen in a recorded rollback.
+ */
+const PATCHES_UP_FRONT = 'patches-up-front';
+
 /** Runs a deployment's phases in order, serves rollback / resume / reset, and stays open as its handle. */
 export async function deploymentWorkflow(input: DeploymentInput): Promise<DeploymentState> {
   const problem = inputProblem(input);
@@ -200,7 +221,8 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     if (typeof pair.value === 'string') shown.set(pair.key.name, pair.value);
   }
   // Transitions that the next step follows at once are written with it, in one projection.
-  const folding = patched('folded-projections');
+  if (patched(PATCHES_UP_FRONT)) for (const id of Object.values(PATCH)) patched(id);
+  const folding = patched(PATCH.foldedProjections);
   // Each phase's run times in the folder's earlier deployments, as the client read them at the start,
   // for the ETAs of the Web UI's details (not a command, so no patch).
   const times = input.phaseTimes;
@@ -211,7 +233,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       { key: SearchAttributeKeys.phase, value: state.phase },
       { key: SearchAttributeKeys.status, value: state.status },
     ];
-    if (patched('search-attributes-on-change')) {
+    if (patched(PATCH.searchAttributesOnChange)) {
       const changed = attributes.filter((a) => shown.get(a.key.name) !== a.value);
       for (const a of changed) shown.set(a.key.name, a.value);
       if (changed.length > 0) upsertSearchAttributes(changed);
@@ -239,7 +261,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
 
   const inputDigest = jsonDigest([input.config, input.cloud]);
   const context = (phase: PhaseName): PhaseRequest =>
-    patched('slim-phase-request')
+    patched(PATCH.slimPhaseRequest)
       ? {
           deploymentId: state.deploymentId,
           workDir: input.workDir,
@@ -308,7 +330,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     for (const required of (phaseDef(phase).requires ?? []) as PhaseName[]) {
       if (state.phases[required].status !== 'completed') continue;
       // Completed by the step just before this one: nothing can have drifted in between.
-      if (justCompleted === required && patched('fresh-requirement-not-rechecked')) continue;
+      if (justCompleted === required && patched(PATCH.freshRequirementNotRechecked)) continue;
       const names = activityNames(required);
       const verdict = await wrap(() => call<CheckResult>(checks, names.check, required));
       if (verdict.upToDate) continue;
@@ -372,7 +394,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       return;
     }
     if (rec.status === 'skipped') setPhaseStatus(state, phase, 'pending', now());
-    const required = await (patched('required-phases-rechecked') ? ensureRequired(phase) : 'held');
+    const required = await (patched(PATCH.requiredPhasesRechecked) ? ensureRequired(phase) : 'held');
     justCompleted = undefined;
     if (required === 'stopped') return;
     const names = activityNames(phase);
@@ -411,7 +433,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     } catch (err) {
       if (isCancellation(err)) return;
       // A tunnel lost in the middle of a phase fails every retry; restore it and run the phase again once.
-      if (def.requires && !restoredAfterFailure.has(phase) && patched('required-restored-after-failure')) {
+      if (def.requires && !restoredAfterFailure.has(phase) && patched(PATCH.requiredRestoredAfterFailure)) {
         restoredAfterFailure.add(phase);
         const outcome = await ensureRequired(phase);
         if (outcome !== 'held') return;
@@ -449,7 +471,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
         await project();
         try {
           // Undoing a phase goes through the same doors as doing it: bring a dropped tunnel back first.
-          if (patched('rollback-restores-required')) await restoreRequired(phase, (fn) => fn());
+          if (patched(PATCH.rollbackRestoresRequired)) await restoreRequired(phase, (fn) => fn());
           record(
             phase,
             await call<PhaseResult>(proxies[phaseDef(phase).kind], activityNames(phase).rollback, phase)
@@ -588,7 +610,14 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       message: `Deployment started with flags: azure-children=${input.flags.azureChildren}, kof=${input.flags.kof}`,
     });
   }
-  await project();
+  // A transition the next step's first projection carries too (a phase's start, the projection before a
+  // check, the completion of the deployment) is written once, with it: so is the start.
+  const nextStepProjects = () =>
+    !waiting &&
+    (cursor < PHASE_NAMES.length || state.status !== 'completed') &&
+    patched(PATCH.transitionWithNextStep);
+  if (nextStepProjects()) dirty = true;
+  else await project();
 
   for (;;) {
     const request = requests.shift();
@@ -600,7 +629,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       await doRollback(request.req);
       continue;
     }
-    if (dirty) await project();
+    if (dirty && !nextStepProjects()) await project();
     if (waiting) {
       await condition(() => requests.length > 0 || resumeRequested || componentsChanged || dirty);
       if (componentsChanged) {

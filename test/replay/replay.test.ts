@@ -20,10 +20,11 @@ interface RawEvent {
 }
 
 describe('replay of committed histories', () => {
-  // The current shapes, and those recorded before phase requests named their config by digest (v1-*);
-  // a second deployment of a folder starts with the first one's phase times in its input, for its ETAs.
+  // The current shapes; those recorded before a transition was projected with the step after it (v2-*);
+  // those from before phase requests named their config by digest (v1-*); and a second deployment of a
+  // folder, which starts with the first one's phase times in its input for its ETAs.
   const cases = ['full-deployment', 'worker-killed', 'rollback-resume', 'failed-resume'];
-  const names = [...cases, ...cases.map((c) => `v1-${c}`), 'eta-second-run'];
+  const names = [...cases, ...cases.map((c) => `v2-${c}`), ...cases.map((c) => `v1-${c}`), 'eta-second-run'];
 
   for (const name of names) {
     it(`replays ${name} with the current workflow code`, async () => {
