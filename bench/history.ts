@@ -157,6 +157,39 @@ export function anomalies(history: History): Anomalies {
   };
 }
 
+/**
+ * Each timed-out workflow task of a history, in words: what it followed, how long it waited to be picked
+ * up and how long it ran before the server gave up on it.
+ */
+export function workflowTaskTimeoutTraces(history: History, id: string): string[] {
+  const events = history.events ?? [];
+  const names = new Map<number, string>();
+  for (const e of events) {
+    const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (name) names.set(num(e.eventId), name);
+  }
+  const traces: string[] = [];
+  events.forEach((e, i) => {
+    const timedOut = e.workflowTaskTimedOutEventAttributes;
+    if (!timedOut) return;
+    const byId = (eventId: Long) => events.find((x) => num(x.eventId) === num(eventId));
+    const started = byId(timedOut.startedEventId);
+    const scheduled = byId(timedOut.scheduledEventId);
+    const cause = scheduled ? events[events.indexOf(scheduled) - 1] : undefined;
+    const ended = cause?.activityTaskCompletedEventAttributes?.scheduledEventId;
+    const after = cause
+      ? `${String(cause.eventType)
+          .replace(/^EVENT_TYPE_/, '')
+          .toLowerCase()}${ended ? ` (${names.get(num(ended)) ?? '?'})` : ''}`
+      : 'the start';
+    const s1 = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    traces.push(
+      `${id}: the workflow task after ${after} waited ${scheduled && started ? s1(eventMs(started) - eventMs(scheduled)) : '?'} to be picked up, then ${started ? s1(eventMs(e) - eventMs(started)) : '?'} until it timed out (event ${i + 1} of ${events.length})`
+    );
+  });
+  return traces;
+}
+
 /** Bytes of a history as the server stores and sends it (its protobuf encoding). */
 export function historyBytes(history: History): number {
   return temporal.api.history.v1.History.encode(history).finish().length;

@@ -41,6 +41,7 @@ import {
   lastWorkflowTaskMs,
   markerCount,
   pendingActivities,
+  workflowTaskTimeoutTraces,
 } from './history';
 import type { LoopStats } from './loop-monitor';
 import { loopStatsFile } from './loop-monitor';
@@ -472,6 +473,9 @@ async function runScale(server: Server, n: number): Promise<ScaleLevel> {
     deployments: n,
     failed: failed.size,
     failures: failures.slice(0, 5),
+    taskTimeouts: histories
+      .flatMap((h, i) => workflowTaskTimeoutTraces(h, deployments[i]?.id ?? '?'))
+      .slice(0, 5),
     wallMs: failed.size === 0 ? Math.max(...completed.values()) - t0 : undefined,
     settledMs,
     workerPeakRssMb,

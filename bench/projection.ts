@@ -1,5 +1,6 @@
 /** Projection latency samples: a transition's ActivityTaskCompleted time against the state file showing it. */
 import { PHASES, activityNames } from '../src/workflows/phases';
+import type { PhaseName } from '../src/workflows/phases';
 import type { History } from './history';
 import { activityRuns, workflowTaskStartedAfter } from './history';
 import type { ProjectionSummary } from './results';
@@ -12,6 +13,8 @@ export interface ProjectionSamples {
   latencies: number[];
   /** Of each: the part until the worker started the workflow task that projects it. */
   pickups: number[];
+  /** The latencies by the phase that completed. */
+  byPhase: Map<PhaseName, number[]>;
   worst: ProjectionSummary['worst'];
   folded: number;
   missing: number;
@@ -21,6 +24,7 @@ export interface ProjectionSamples {
 export const newSamples = (): ProjectionSamples => ({
   latencies: [],
   pickups: [],
+  byPhase: new Map(),
   worst: [],
   folded: 0,
   missing: 0,
@@ -47,6 +51,7 @@ export function addSamples(history: History, seen: StateSeen, into: ProjectionSa
     const started = workflowTaskStartedAfter(history, apply.endedIndex ?? 0);
     const pickupMs = started === undefined ? undefined : started - apply.endedMs;
     into.latencies.push(ms);
+    into.byPhase.set(def.name, [...(into.byPhase.get(def.name) ?? []), ms]);
     if (pickupMs !== undefined) into.pickups.push(pickupMs);
     into.worst.push({
       id: seen.id,
@@ -70,5 +75,8 @@ export function summarize(p: ProjectionSamples): ProjectionSummary {
     workflow_task_pickup_p50_ms: percentile(p.pickups, 50),
     workflow_task_pickup_p99_ms: percentile(p.pickups, 99),
     worst: p.worst,
+    p99_ms_by_phase: Object.fromEntries(
+      [...p.byPhase].map(([phase, ms]) => [phase, Math.round(percentile(ms, 99) ?? 0)])
+    ),
   };
 }

@@ -221,6 +221,18 @@ function scaleSection(r: BenchResults): string[] {
       '(written in one projection), counted; CPU "machine": every core, other users included; "world": the emulator (this process: ARM, ' +
       "machines, the emulated tools' runs) and the tool processes, against the worker process alone.",
     ...r.levels.flatMap((l) => l.failures.map((f) => `- failed at ${l.deployments}: ${f}`)),
+    ...r.levels.flatMap((l) =>
+      l.taskTimeouts.map((t) => `- workflow task timed out at ${l.deployments}: ${t}`)
+    ),
+    ...r.levels
+      .filter((l) => l.deployments > 1)
+      .map(
+        (l) =>
+          `- projection p99 at ${l.deployments} by the phase that completed: ` +
+          Object.entries(l.projection.p99_ms_by_phase)
+            .map(([phase, ms]) => `${phase} ${ms} ms`)
+            .join(', ')
+      ),
   ];
 }
 

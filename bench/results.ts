@@ -28,6 +28,8 @@ export interface ProjectionSummary {
   workflow_task_pickup_p50_ms?: number;
   workflow_task_pickup_p99_ms?: number;
   worst: { id: string; phase: PhaseName; ms: number; pickupMs?: number }[];
+  /** p99 of each phase's completions: where the tail is. */
+  p99_ms_by_phase: Partial<Record<PhaseName, number>>;
 }
 
 /** One phase of the full deployment against its share of the lower bound. */
@@ -101,6 +103,8 @@ export interface ScaleLevel {
   /** Deployments that failed (a phase failed after its retries); the level has no wall time then. */
   failed: number;
   failures: string[];
+  /** The first few timed-out workflow tasks, described (`workflowTaskTimeoutTraces`). */
+  taskTimeouts: string[];
   wallMs?: number;
   /** From the start to the last deployment settled, completed or failed. */
   settledMs: number;
