@@ -1,16 +1,16 @@
-# Worker image of k0rdent-deploy: `docker compose` builds it for the `worker` service.
+# Worker image of k0rdent-deploy: `docker compose` builds it for the `worker` service. It holds the
+# product alone, without the emulator package: a worker built from it deploys to Azure only.
 # Base images are pinned to an exact Node 20 release (the engines range of package.json).
 
 FROM node:20.20.2-bookworm-slim AS build
 WORKDIR /app
-# The build compiles the emulated tools' small native program (dist/emulator-tools).
-RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
+# The emulator workspace's manifest lets `npm ci` follow the lockfile; its code stays out.
 COPY package.json package-lock.json ./
+COPY emulator/package.json ./emulator/
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json ./
-COPY scripts/build-emulated-tools.sh ./scripts/
+COPY tsconfig.base.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+RUN npx tsc -p src && node dist/src/bundle.js && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20.20.2-bookworm-slim
 ENV NODE_ENV=production

@@ -28,6 +28,12 @@ const nodeBuiltins = [
   'zlib',
 ];
 
+/** The product does not import the emulator package: it is handed one as a LocalWorld (src/local-world.ts). */
+const noEmulator = {
+  group: ['**/emulator', '**/emulator/**'],
+  message: 'the product does not import the emulator; it is handed one as a LocalWorld',
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'eslint.config.mjs', '.demo/**', '.tools/**'] },
   js.configs.recommended,
@@ -48,6 +54,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [noEmulator] }] },
+  },
+  {
     files: ['src/workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [
@@ -60,6 +70,7 @@ export default tseslint.config(
               message: 'workflow code must be deterministic: no Node built-ins',
             })),
           patterns: [
+            noEmulator,
             {
               group: ['../activities', '../activities/*'],
               allowTypeImports: true,

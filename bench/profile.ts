@@ -2,8 +2,8 @@
  * The latencies the orchestration benchmark gives the local world (ARM long-running operations and the
  * host world's `HostTimings`), and the critical-path lower bound of a deployment they imply.
  */
-import type { LroTimings } from '../src/emulator/arm';
-import type { HostTimings } from '../src/emulator/hosts/types';
+import type { LroTimings } from '../emulator/src/arm';
+import type { HostTimings } from '../emulator/src/hosts/types';
 import type { DeploymentFlags } from '../src/workflows/messages';
 import type { PhaseName } from '../src/workflows/phases';
 import { PHASES, phaseEnabled } from '../src/workflows/phases';
@@ -82,7 +82,7 @@ export interface LowerBound {
 
 /**
  * The shortest a deployment with `flags` can take under `p`, following what each phase must wait for
- * (src/activities/*.ts) and when the emulator lets it happen (src/emulator/arm, src/emulator/hosts):
+ * (src/activities/*.ts) and when the emulator lets it happen (emulator/src/arm, emulator/src/hosts):
  *
  * - setup_network: the resource group and SSH key are synchronous PUTs; the VNet's subnet references
  *   the NSG, so NSG then VNet.

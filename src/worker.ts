@@ -3,8 +3,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { WorkerOptions, WorkerTuner } from '@temporalio/worker';
-import { createActivities } from './activities';
 import type { PhaseDeps } from './activities/phase';
+import { createActivities, defaultDeps } from './activities';
+import type { LocalWorld } from './local-world';
 import { DEFAULT_CONFIG } from './config/defaults';
 import type { WorkerTuning } from './config/types';
 import { setKeygenThreads } from './hosts/keygen';
@@ -20,6 +21,8 @@ export interface WorkerSetup {
   namespace?: string;
   taskQueue?: string;
   deps?: PhaseDeps;
+  /** The local world whose stand-in cloud some deployments may use (none in production). */
+  world?: LocalWorld;
   /** Load limits (default: the config defaults, `orchestrator.worker`). */
   tuning?: WorkerTuning;
   /** Overrides (tests pass a shared bundle and small cache sizes). */
@@ -37,7 +40,7 @@ export async function createWorker(setup: WorkerSetup): Promise<Worker> {
     connection: setup.connection,
     namespace: setup.namespace ?? 'default',
     taskQueue: setup.taskQueue ?? DEFAULT_TASK_QUEUE,
-    activities: createActivities(setup.deps),
+    activities: createActivities(setup.deps ?? defaultDeps({}, setup.world)),
     ...workflowSource,
     tuner: tunerFor(tuning),
     // Every open deployment stays cached: a cache miss replays its whole history.
@@ -80,12 +83,19 @@ export function tunerFor(t: WorkerTuning): WorkerTuner {
 /** Connects with the TEMPORAL_* settings and runs a worker until SIGINT/SIGTERM. */
 export async function runWorker(
   taskQueue = process.env.K0RDENT_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
-  tuning: WorkerTuning = DEFAULT_CONFIG.orchestrator.worker
+  tuning: WorkerTuning = DEFAULT_CONFIG.orchestrator.worker,
+  world?: LocalWorld
 ): Promise<void> {
   const settings = connectionSettings();
   const connection = await NativeConnection.connect(settings.options);
   try {
-    const worker = await createWorker({ connection, namespace: settings.namespace, taskQueue, tuning });
+    const worker = await createWorker({
+      connection,
+      namespace: settings.namespace,
+      taskQueue,
+      tuning,
+      world,
+    });
     console.log(
       `worker polling task queue ${taskQueue} on ${settings.options.address} (${tuningLine(tuning)})`
     );

@@ -1,12 +1,14 @@
 /** All activities of the deployment workflow, built once from their dependencies. */
+import { ApplicationFailure } from '@temporalio/common';
 import type { AdapterOptions } from '../azure/adapter';
 import { ArmAdapter } from '../azure/adapter';
 import type { ClientOptions } from '../azure/clients';
 import { armClientsFor } from '../azure/clients';
 import type { AzureTarget } from '../azure/target';
-import { RunLedger } from '../emulator/run-ledger';
 import type { HostAccess } from '../hosts/access';
-import { accessFor } from '../hosts/access';
+import { directAccess } from '../hosts/access';
+import type { LocalWorld } from '../local-world';
+import { NO_LOCAL_WORLD } from '../local-world';
 import type { PhaseName } from '../workflows/phases';
 import { PHASE_NAMES, activityNames } from '../workflows/phases';
 import type { CheckResult, PhaseContext, PhaseRequest, PhaseResult } from '../workflows/messages';
@@ -51,12 +53,15 @@ export interface AzureDepsOptions {
   clients?: ClientOptions;
 }
 
-/** Default dependencies: the run ledger of each deployment folder, one ARM adapter and one host access per target. */
-export function defaultDeps(azure: AzureDepsOptions = {}): PhaseDeps {
+/**
+ * Default dependencies: one ARM adapter and one host access per target. A target on the local world's
+ * stand-in cloud needs that world (its host access and verb hooks); without one it is refused.
+ */
+export function defaultDeps(azure: AzureDepsOptions = {}, world?: LocalWorld): PhaseDeps {
   const adapters = new Map<string, ArmAdapter>();
   const accesses = new Map<string, HostAccess>();
   return {
-    ledger: (workDir) => new RunLedger(workDir),
+    hooks: world?.verbHooks,
     azure: (target: AzureTarget) => {
       const key = JSON.stringify(target);
       let adapter = adapters.get(key);
@@ -67,10 +72,12 @@ export function defaultDeps(azure: AzureDepsOptions = {}): PhaseDeps {
       return adapter;
     },
     hosts: (target: AzureTarget) => {
+      if (target.cloud !== 'emulator') return directAccess();
+      if (!world) throw ApplicationFailure.nonRetryable(NO_LOCAL_WORLD, 'InvalidConfig');
       const key = JSON.stringify(target);
       let access = accesses.get(key);
       if (!access) {
-        access = accessFor(target);
+        access = world.hostAccess(target);
         accesses.set(key, access);
       }
       return access;
@@ -78,19 +85,16 @@ export function defaultDeps(azure: AzureDepsOptions = {}): PhaseDeps {
   };
 }
 
-/** Wraps a phase's verbs: faults armed in the run ledger, its counts, one error wrapping with context. */
+/** Wraps a phase's verbs: the hooks around each, one error wrapping with context. */
 function instrument(name: PhaseName, phase: Phase, deps: PhaseDeps) {
   const names = activityNames(name);
   const run =
     <R>(verb: 'check' | 'apply' | 'rollback', fn: PhaseActivity<R>): PhaseRequestActivity<R> =>
     async (request) => {
-      const ledger = deps.ledger(request.workDir);
-      if (verb === 'apply') await ledger.count(name, 'applyStarted');
       try {
-        await ledger.maybeFail(`${name}.${verb}`);
+        await deps.hooks?.before(request.workDir, name, verb);
         const result = await fn(await resolveContext(request));
-        if (verb === 'apply') await ledger.count(name, 'applyCompleted');
-        if (verb === 'rollback') await ledger.count(name, 'rollbackCompleted');
+        await deps.hooks?.after(request.workDir, name, verb);
         return result;
       } catch (err) {
         if (err instanceof Error && err.name === 'CancelledFailure') throw err;

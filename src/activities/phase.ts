@@ -1,8 +1,8 @@
 /** The shape every phase shares, and small helpers its three verbs use. */
 import type { ArmAdapter } from '../azure/adapter';
 import type { AzureTarget } from '../azure/target';
-import type { RunLedger } from '../emulator/run-ledger';
 import type { HostAccess } from '../hosts/access';
+import type { VerbHooks } from '../local-world';
 import type { CheckResult, EventRecord, PhaseContext, PhaseResult } from '../workflows/messages';
 import { isoSecond } from '../workflows/state';
 
@@ -15,8 +15,8 @@ export interface Phase {
 
 /** What phases are given: the endpoints they act on. */
 export interface PhaseDeps {
-  /** The run ledger of one deployment folder (verb counts and armed faults). */
-  ledger(workDir: string): RunLedger;
+  /** Run around every phase verb (the local world's counting and armed faults); none in production. */
+  hooks?: VerbHooks;
   /** The ARM adapter of an Azure target (Azure itself or the local ARM emulator). */
   azure(target: AzureTarget): ArmAdapter;
   /** The commands' environment and the SSH dialer for a deployment's hosts. */

@@ -2,30 +2,17 @@
 import { spawn } from 'node:child_process';
 import { openSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ensureArmEmulator } from '../emulator/processes';
+import type { LocalWorld } from '../local-world';
+import { NO_LOCAL_WORLD } from '../local-world';
 import { PACKAGE_ROOT } from '../temporal/dev-server';
-import { parse, workDirOf } from './args';
+import { UsageError, parse, workDirOf } from './args';
 import { connect, ensureServer, pageLink, deploymentId } from './session';
 import { deploy } from './deploy';
 
-/** Duration of each long-running operation of the demo's ARM emulator, milliseconds. */
-const DEMO_LRO_MS = 1500;
-
-/** How long the demo's emulated machines and cluster take: visible, yet far shorter than Azure. */
-const DEMO_HOST_TIMINGS = {
-  bootMs: 1000,
-  wireguardStartMs: 500,
-  cloudInitMs: 1500,
-  k0sApplyMs: 4000,
-  nodeReadyMs: 1000,
-  helmInstallMs: 1500,
-  managementReadyMs: 2000,
-  webhookReadyMs: 1000,
-  clusterDeploymentReadyMs: 4000,
-};
-
-export async function demo(args: string[]): Promise<number> {
+/** The demo: a full deployment on the local world's stand-in cloud, with a dev server and a worker. */
+export async function demo(args: string[], world?: LocalWorld): Promise<number> {
   const v = parse(args, {});
+  if (!world) throw new UsageError(`demo: ${NO_LOCAL_WORLD}`);
   const workDir = typeof v.dir === 'string' ? workDirOf(v.dir) : path.join(process.cwd(), '.demo');
   const stateDir = path.join(workDir, 'state');
   const configFile = path.join(PACKAGE_ROOT, 'config', 'examples', 'demo.yaml');
@@ -33,7 +20,7 @@ export async function demo(args: string[]): Promise<number> {
   await ensureServer(stateDir);
   await fs.mkdir(stateDir, { recursive: true });
   // Long-running operations and installs take a visible while, as Azure's do (much shorter, though).
-  await ensureArmEmulator(stateDir, { lroMs: DEMO_LRO_MS, hostTimings: DEMO_HOST_TIMINGS });
+  await world.startCloud(stateDir, { demo: true });
   const pidFile = path.join(stateDir, 'worker.pid');
   const oldPid = Number((await fs.readFile(pidFile, 'utf8').catch(() => '')).trim());
   const alive =
@@ -61,17 +48,20 @@ export async function demo(args: string[]): Promise<number> {
     await fs.writeFile(pidFile, `${child.pid}\n`);
     console.log(`worker started (pid ${child.pid}, log ${path.join(stateDir, 'worker.log')})`);
   }
-  const code = await deploy([
-    '--dir',
-    workDir,
-    '--config',
-    configFile,
-    '--with-kof',
-    '--with-azure-children',
-    '--cloud',
-    'emulator',
-    '--no-worker',
-  ]);
+  const code = await deploy(
+    [
+      '--dir',
+      workDir,
+      '--config',
+      configFile,
+      '--with-kof',
+      '--with-azure-children',
+      '--cloud',
+      'emulator',
+      '--no-worker',
+    ],
+    world
+  );
   const id = await deploymentId(workDir, undefined);
   const { client, uiUrl } = await connect(workDir);
   const link = await pageLink(client, uiUrl, client.workflow.getHandle(id));

@@ -7,7 +7,8 @@ import { kofSettingsIssues } from '../config/validate';
 import { deployerIdentity, readClusterId, readOrCreateClusterId } from '../config/naming';
 import { activityPolicy } from '../config/policy';
 import { azureTarget, emulatorTarget } from '../azure/target';
-import { ensureArmEmulator } from '../emulator/processes';
+import type { LocalWorld } from '../local-world';
+import { NO_LOCAL_WORLD } from '../local-world';
 import { importLegacyState } from '../state/legacy';
 import type { DeploymentInput, DeploymentState } from '../workflows/messages';
 import {
@@ -33,7 +34,8 @@ import {
 } from './session';
 import { folderTimes, renderTable, watch, settled } from './progress';
 
-export async function deploy(args: string[]): Promise<number> {
+/** Starts or attaches to a deployment and follows it; `world` serves `--cloud emulator`. */
+export async function deploy(args: string[], world?: LocalWorld): Promise<number> {
   const v = parse(args, {
     config: { type: 'string' },
     'with-kof': { type: 'boolean' },
@@ -47,6 +49,7 @@ export async function deploy(args: string[]): Promise<number> {
   const cloud = v.cloud ?? config.orchestrator.cloud;
   if (cloud !== 'emulator' && cloud !== 'azure')
     throw new UsageError(`--cloud ${String(cloud)}: use emulator or azure`);
+  if (cloud === 'emulator' && !world) throw new UsageError(`--cloud emulator: ${NO_LOCAL_WORLD}`);
   const azure = cloud === 'azure' ? azureTarget(config.azure) : undefined;
   const { flags, notices } = resolveFlags(config, v['with-kof'] === true, v['with-azure-children'] === true);
   // kof.enabled turns the KOF checks on while loading; --with-kof alone must not skip them.
@@ -89,7 +92,8 @@ export async function deploy(args: string[]): Promise<number> {
     }
     let target = azure?.target;
     if (!target) {
-      const emulator = await ensureArmEmulator(path.join(workDir, 'state'));
+      if (!world) throw new UsageError(`--cloud emulator: ${NO_LOCAL_WORLD}`);
+      const emulator = await world.startCloud(path.join(workDir, 'state'));
       console.log(
         `ARM emulator: ${emulator.endpoint} (resources and request counts: ${emulator.adminUrl}/resources, /counts)`
       );
@@ -132,7 +136,7 @@ export async function deploy(args: string[]): Promise<number> {
   if (v.detach) return 0;
   const worker = v['no-worker']
     ? undefined
-    : await startEmbeddedWorker(workDir, taskQueue, config.orchestrator.worker);
+    : await startEmbeddedWorker(workDir, taskQueue, config.orchestrator.worker, world);
   const interrupted = new Promise<'interrupted'>((resolve) =>
     process.once('SIGINT', () => resolve('interrupted'))
   );

@@ -2,6 +2,7 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { LogLevel } from '@temporalio/worker';
 import { ConfigError } from '../config/load';
+import type { LocalWorld } from '../local-world';
 import { SettingsError, metricsAddress } from '../temporal/connection';
 import { UsageError, HelpRequested, USAGE } from './args';
 import { deploy } from './deploy';
@@ -15,7 +16,7 @@ import { sweep } from './sweep';
 import { worker } from './worker';
 import { demo } from './demo';
 
-const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+const COMMANDS: Record<string, (args: string[], world?: LocalWorld) => Promise<number>> = {
   deploy,
   plan,
   status,
@@ -33,8 +34,11 @@ function logLevel(value: string | undefined): LogLevel {
   return levels.find((l) => l === value?.toUpperCase()) ?? 'WARN';
 }
 
-/** Runs the CLI; returns the exit code. */
-export async function main(argv: string[]): Promise<number> {
+/**
+ * Runs the CLI; returns the exit code. `world`, the emulator's when `bin/k0rdent-deploy` finds it built,
+ * serves `--cloud emulator`; without it the CLI deploys to Azure only.
+ */
+export async function main(argv: string[], world?: LocalWorld): Promise<number> {
   const [command, ...rest] = argv;
   let metrics: string | undefined;
   try {
@@ -58,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    return await run(rest);
+    return await run(rest, world);
   } catch (err) {
     if (err instanceof HelpRequested) {
       console.log(USAGE);

@@ -6,8 +6,8 @@ import type { Client } from '@temporalio/client';
 import { ConfigError } from '../config/load';
 import { CLUSTER_ID_FILE, deployerIdentity, generateClusterId, readClusterId } from '../config/naming';
 import { azureTarget, emulatorTarget } from '../azure/target';
-import { ensureArmEmulator } from '../emulator/processes';
-import { worldCounts, worldWrites } from '../emulator/world-writes';
+import type { LocalWorld } from '../local-world';
+import { NO_LOCAL_WORLD } from '../local-world';
 import { importLegacyState } from '../state/legacy';
 import { renderPlan } from './plan-view';
 import type { DeploymentInput } from '../workflows/messages';
@@ -51,7 +51,7 @@ function planRequest(args: string[]): { request: PlanRequest; rest: string[] } {
   throw new UsageError(`plan ${first}: plan deploy, plan rollback --to PHASE or plan reset`);
 }
 
-export async function plan(args: string[]): Promise<number> {
+export async function plan(args: string[], world?: LocalWorld): Promise<number> {
   const { request, rest } = planRequest(args);
   const v = parse(rest, {
     to: { type: 'string' },
@@ -75,7 +75,9 @@ export async function plan(args: string[]): Promise<number> {
   const { client } = await connect(workDir);
   const handle: Handle = client.workflow.getHandle(workflowIdFor(id));
   const running = await isRunning(handle);
-  const input = running ? await runningPlanInput(client, handle) : await folderPlanInput(workDir, id, v);
+  const input = running
+    ? await runningPlanInput(client, handle)
+    : await folderPlanInput(workDir, id, v, world);
   input.request = request;
   if (!known && !v.json)
     console.log(`no ${CLUSTER_ID_FILE} in ${workDir}: deploy would draw a new id; names below use ${id}`);
@@ -88,18 +90,22 @@ export async function plan(args: string[]): Promise<number> {
   }
   // The plan runs on a task queue of its own, so its worker takes no task of any deployment.
   const taskQueue = `k0rdent-plan-${id}-${process.pid}`;
-  const worker = await startEmbeddedWorker(workDir, taskQueue, input.config.orchestrator.worker);
-  const emulated = input.cloud.cloud === 'emulator';
-  try {
-    const before = emulated ? await worldCounts(input.cloud) : undefined;
+  const worker = await startEmbeddedWorker(workDir, taskQueue, input.config.orchestrator.worker, world);
+  const run = () => {
     const refusal = planRefusal(input.state, request);
     if (refusal) throw new UsageError(`plan ${requestWords(request)}: ${refusal}`);
-    const result = await client.workflow.execute<typeof planWorkflow>('planWorkflow', {
+    return client.workflow.execute<typeof planWorkflow>('planWorkflow', {
       workflowId: `plan-${id}-${Date.now().toString(36)}`,
       taskQueue,
       args: [input],
     });
-    const writes = before ? worldWrites(before, await worldCounts(input.cloud)) : undefined;
+  };
+  try {
+    // On the stand-in cloud, the world counts what it was asked to change while the plan ran.
+    const { result, writes } =
+      input.cloud.cloud === 'emulator' && world
+        ? await world.writesDuring(input.cloud, run)
+        : { result: await run(), writes: undefined };
     if (v.json) console.log(JSON.stringify(writes ? { ...result, emulatorWrites: writes } : result, null, 2));
     else {
       console.log(renderPlan(result));
@@ -126,7 +132,12 @@ async function runningPlanInput(client: Client, handle: Handle): Promise<PlanInp
 }
 
 /** A folder's plan input when no workflow runs: its config, and the state file if there is one. */
-async function folderPlanInput(workDir: string, id: string, v: Values): Promise<PlanInput> {
+async function folderPlanInput(
+  workDir: string,
+  id: string,
+  v: Values,
+  world: LocalWorld | undefined
+): Promise<PlanInput> {
   const { config, file } = loadConfig(workDir, v.config);
   const cloud = v.cloud ?? config.orchestrator.cloud;
   if (cloud !== 'emulator' && cloud !== 'azure')
@@ -140,7 +151,8 @@ async function folderPlanInput(workDir: string, id: string, v: Values): Promise<
     state = (await importLegacyState(workDir, state)).state;
   let target = azure?.target;
   if (!target) {
-    const emulator = await ensureArmEmulator(path.join(workDir, 'state'));
+    if (!world) throw new UsageError(`--cloud emulator: ${NO_LOCAL_WORLD}`);
+    const emulator = await world.startCloud(path.join(workDir, 'state'));
     target = emulatorTarget(emulator.endpoint, emulator.caFile);
   }
   return { deploymentId: id, workDir, config, cloud: target, flags, state, request: { action: 'deploy' } };

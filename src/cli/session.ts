@@ -9,6 +9,7 @@ import type { K0rdentConfig, WorkerTuning } from '../config/types';
 import { connectChecked, connectionSettings } from '../temporal/connection';
 import { ensureDevServer } from '../temporal/dev-server';
 import { configuredWebUi, workflowPageUrl } from '../temporal/web-ui';
+import type { LocalWorld } from '../local-world';
 import { createWorker } from '../worker';
 import type { deploymentWorkflow } from '../workflows/deployment';
 import type { DeploymentFlags, DeploymentState } from '../workflows/messages';
@@ -90,10 +91,15 @@ export async function isRunning(handle: Handle): Promise<boolean> {
   }
 }
 
-export async function startEmbeddedWorker(workDir: string, taskQueue: string, tuning: WorkerTuning) {
+export async function startEmbeddedWorker(
+  workDir: string,
+  taskQueue: string,
+  tuning: WorkerTuning,
+  world: LocalWorld | undefined
+) {
   const settings = connectionSettings();
   const connection = await NativeConnection.connect(settings.options);
-  const worker = await createWorker({ connection, namespace: settings.namespace, taskQueue, tuning });
+  const worker = await createWorker({ connection, namespace: settings.namespace, taskQueue, tuning, world });
   const running = worker.run().finally(() => connection.close());
   return {
     async stop() {

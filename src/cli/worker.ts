@@ -4,6 +4,7 @@ import path from 'node:path';
 import { DEFAULT_CONFIG_FILE, USER_CONFIG_FILE } from '../config/load';
 import { DEFAULT_CONFIG } from '../config/defaults';
 import type { WorkerTuning } from '../config/types';
+import type { LocalWorld } from '../local-world';
 import type { Values } from './args';
 import { UsageError, parse, workDirOf } from './args';
 import { ensureServer, loadConfig } from './session';
@@ -41,7 +42,8 @@ function workerTuning(v: Values, workDir: string): WorkerTuning {
   return tuning;
 }
 
-export async function worker(args: string[]): Promise<number> {
+/** Runs a worker until it is stopped; `world` serves deployments on its stand-in cloud. */
+export async function worker(args: string[], world?: LocalWorld): Promise<number> {
   const v = parse(args, {
     'task-queue': { type: 'string' },
     config: { type: 'string' },
@@ -52,6 +54,6 @@ export async function worker(args: string[]): Promise<number> {
   const tuning = workerTuning(v, workDir);
   const { runWorker } = await import('../worker');
   await ensureServer(path.join(workDir, 'state'));
-  await runWorker(typeof v['task-queue'] === 'string' ? v['task-queue'] : undefined, tuning);
+  await runWorker(typeof v['task-queue'] === 'string' ? v['task-queue'] : undefined, tuning, world);
   return 0;
 }

@@ -2,8 +2,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { impliedResources } from '../../src/azure/ownership';
-import type { ArmEmulator, EmulatedResource } from '../../src/emulator/arm';
-import type { ClusterWorldState } from '../../src/emulator/hosts/cluster/model';
+import type { ArmEmulator, EmulatedResource } from '../../emulator/src/arm';
+import type { ClusterWorldState } from '../../emulator/src/hosts/cluster/model';
 import { namesFor } from '../../src/config/naming';
 import type { K0rdentConfig } from '../../src/config/types';
 import { renderClusterEventsFile, renderDeploymentState, renderEventsFile } from '../../src/state/render';

@@ -2,8 +2,8 @@
  * What one chaos run does, drawn from its seed alone: the same seed always gives the same plan, so a
  * failing run can be replayed with `npm run chaos -- --runs 1 --seed <seed>`.
  */
-import type { FaultRule } from '../../src/emulator/arm';
-import type { ToolFaultRule } from '../../src/emulator/hosts/types';
+import type { FaultRule } from '../../emulator/src/arm';
+import type { ToolFaultRule } from '../../emulator/src/hosts/types';
 import type { PhaseName } from '../../src/workflows/phases';
 import { PHASES } from '../../src/workflows/phases';
 

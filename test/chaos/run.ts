@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parse, parseDocument } from 'yaml';
 import { namesFor } from '../../src/config/naming';
-import type { ArmEmulator } from '../../src/emulator/arm';
+import type { ArmEmulator } from '../../emulator/src/arm';
 import { DEPLOYMENT_EVENTS_FILE, DEPLOYMENT_STATE_FILE, STATE_DIR } from '../../src/state/paths';
 import type { DeploymentState } from '../../src/workflows/messages';
 import { resetSignal, resumeSignal, rollbackSignal, stateQuery } from '../../src/workflows/messages';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { rollbackUpdate } from '../../src/workflows/messages';
-import type { EmulatedResource } from '../../src/emulator/arm';
+import type { EmulatedResource } from '../../emulator/src/arm';
 import {
   childWorker,
   inProcessWorker,

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { parse, stringify } from 'yaml';
 import { namesFor } from '../../src/config/naming';
-import type { ClusterWorldState } from '../../src/emulator/hosts/cluster/model';
+import type { ClusterWorldState } from '../../emulator/src/hosts/cluster/model';
 import { generateWireguardKeyPair } from '../../src/hosts/keys';
 import { renderCloudInit } from '../../src/hosts/wireguard-config';
 import { PHASE_NAMES } from '../../src/workflows/phases';

@@ -15,9 +15,10 @@ import { DEFAULT_CONFIG } from '../../src/config/defaults';
 import { activityPolicy } from '../../src/config/policy';
 import type { K0rdentConfig, WorkerTuning } from '../../src/config/types';
 import { emulatorTarget } from '../../src/azure/target';
-import { startArmEmulator } from '../../src/emulator/arm';
-import type { ArmEmulator, ArmEmulatorOptions } from '../../src/emulator/arm';
-import { RunLedger } from '../../src/emulator/run-ledger';
+import { startArmEmulator } from '../../emulator/src/arm';
+import type { ArmEmulator, ArmEmulatorOptions } from '../../emulator/src/arm';
+import { RunLedger } from '../../emulator/src/run-ledger';
+import { localWorld } from '../../emulator/src/world';
 import { ensureDevServer, findTemporalBinary } from '../../src/temporal/dev-server';
 import { createWorker } from '../../src/worker';
 import type { deploymentWorkflow } from '../../src/workflows/deployment';
@@ -108,7 +109,8 @@ export async function useExternalServer(
   return server;
 }
 
-async function stopProcess(pid: number, signal: NodeJS.Signals): Promise<void> {
+/** Signals a process and waits (up to 10 s) until it is gone. */
+export async function stopProcess(pid: number, signal: NodeJS.Signals): Promise<void> {
   try {
     process.kill(pid, signal);
   } catch {
@@ -238,6 +240,7 @@ export async function inProcessWorker(
     connection: s.connection,
     taskQueue,
     tuning,
+    world: localWorld(),
     overrides: { shutdownGraceTime: '1s' },
   });
   const running = worker.run();
@@ -284,18 +287,14 @@ export async function childWorker(
   return child;
 }
 
-/** Stops the standalone ARM emulator a CLI run started in `workDir`, if any. */
+/** Stops the standalone ARM emulator a CLI run started in `workDir`, if any, and waits until it is gone. */
 export async function stopFolderEmulator(workDir: string): Promise<void> {
   const info = await fs
     .readFile(path.join(workDir, 'state', 'arm-emulator.json'), 'utf8')
     .catch(() => undefined);
   if (!info) return;
   const { pid } = JSON.parse(info) as { pid: number };
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    // Already gone.
-  }
+  await stopProcess(pid, 'SIGTERM');
 }
 
 /** Runs the CLI in a child process against the shared server; `env` adds or overrides variables. */

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { ClusterWorldState } from '../../src/emulator/hosts/cluster/model';
-import type { WorldCounts } from '../../src/emulator/world-writes';
-import { worldWrites } from '../../src/emulator/world-writes';
+import type { ClusterWorldState } from '../../emulator/src/hosts/cluster/model';
+import type { WorldCounts } from '../../emulator/src/world-writes';
+import { worldWrites } from '../../emulator/src/world-writes';
 import { namesFor } from '../../src/config/naming';
 import { itemKey } from '../../src/activities/inventory';
 import type { DeploymentState } from '../../src/workflows/messages';

@@ -6,7 +6,8 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { defaultDeps } from '../../src/activities';
-import { EMULATED_TOOLS_BIN } from '../../src/hosts/access';
+import { EMULATED_TOOLS_BIN } from '../../emulator/src/access';
+import { localWorld } from '../../emulator/src/world';
 import { createWorker } from '../../src/worker';
 import type { DeploymentState } from '../../src/workflows/messages';
 import { resetUpdate } from '../../src/workflows/messages';
@@ -113,7 +114,7 @@ export async function recordDeployments(topologies: Topology[]): Promise<ToolCom
   const shims = path.join(recordDir, 'bin');
   await fs.mkdir(shims);
   for (const tool of RECORDED_TOOLS) await fs.writeFile(path.join(shims, tool), SHIM, { mode: 0o755 });
-  const base = defaultDeps();
+  const base = defaultDeps({}, localWorld());
   const deps = {
     ...base,
     hosts: (target: Parameters<typeof base.hosts>[0]) => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { emulatorTarget } from '../../src/azure/target';
-import { EMULATED_TOOLS_BIN, emulatorAccess } from '../../src/hosts/access';
+import { EMULATED_TOOLS_BIN, emulatorAccess } from '../../emulator/src/access';
 import { commandLine } from '../../src/hosts/run-command';
 import { startServer } from '../integration/harness';
 import type { RecordedTool, ToolCommand, Topology } from './capture';

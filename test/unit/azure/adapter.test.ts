@@ -3,7 +3,7 @@ import type { SecurityRule } from '@azure/arm-network';
 import type { NsgSpec } from '../../../src/azure/adapter';
 import type { ArmAdapter } from '../../../src/azure/adapter';
 import { TAG_DEPLOYMENT, TAG_OWNER, parseImageUrn } from '../../../src/azure/adapter';
-import type { FaultRule } from '../../../src/emulator/arm';
+import type { FaultRule } from '../../../emulator/src/arm';
 import type { EmulatorFixture } from './helpers';
 import { T, adapterFor, existing, failure, requestsOf, scopeOf, startEmulator, writesOf } from './helpers';
 

@@ -10,8 +10,8 @@ import { buildArmClients } from '../../../src/azure/clients';
 import type { RetryPolicyOptions } from '../../../src/azure/retry';
 import type { AzureTarget } from '../../../src/azure/target';
 import { emulatorTarget } from '../../../src/azure/target';
-import type { ArmEmulator, EmulatorCounts } from '../../../src/emulator/arm';
-import { startArmEmulator } from '../../../src/emulator/arm';
+import type { ArmEmulator, EmulatorCounts } from '../../../emulator/src/arm';
+import { startArmEmulator } from '../../../emulator/src/arm';
 
 /** Retry bounds small enough for tests, same shape as production. */
 export const FAST_RETRY: RetryPolicyOptions = {

@@ -1,7 +1,7 @@
 /** The admin API under /admin and the in-process test helpers it mirrors. */
 import assert from 'node:assert/strict';
-import type { ArmEmulator, EmulatedResource } from '../../../src/emulator/arm';
-import { startArmEmulator } from '../../../src/emulator/arm';
+import type { ArmEmulator, EmulatedResource } from '../../../emulator/src/arm';
+import { startArmEmulator } from '../../../emulator/src/arm';
 import { SUB, bodies, putGroup, putOk, q, raw, resPath, rgPath } from './helpers';
 
 const VNET = 'Microsoft.Network/virtualNetworks';

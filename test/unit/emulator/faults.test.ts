@@ -1,7 +1,7 @@
 /** Fault injection: each fault hits exactly as often as configured, is counted, and does what it says. */
 import assert from 'node:assert/strict';
-import type { ArmEmulator, FaultRule } from '../../../src/emulator/arm';
-import { startArmEmulator } from '../../../src/emulator/arm';
+import type { ArmEmulator, FaultRule } from '../../../emulator/src/arm';
+import { startArmEmulator } from '../../../emulator/src/arm';
 import { FAST, bodies, errorCode, putGroup, q, raw, resPath, sdkClients } from './helpers';
 
 const VNET = 'Microsoft.Network/virtualNetworks';

@@ -4,7 +4,7 @@ import { ComputeManagementClient } from '@azure/arm-compute';
 import { NetworkManagementClient } from '@azure/arm-network';
 import { ResourceManagementClient } from '@azure/arm-resources';
 import type { TokenCredential } from '@azure/core-auth';
-import type { ArmEmulator } from '../../../src/emulator/arm';
+import type { ArmEmulator } from '../../../emulator/src/arm';
 
 /** Subscription the tests use (any subscription works). */
 export const SUB = '11111111-2222-3333-4444-555555555555';

@@ -1,7 +1,7 @@
 /** ARM wire protocol of the emulator over raw HTTPS: status codes, paths, auth, lists and LROs. */
 import assert from 'node:assert/strict';
-import type { ArmEmulator } from '../../../src/emulator/arm';
-import { startArmEmulator } from '../../../src/emulator/arm';
+import type { ArmEmulator } from '../../../emulator/src/arm';
+import { startArmEmulator } from '../../../emulator/src/arm';
 import { SUB, bodies, errorCode, putGroup, putOk, q, raw, resPath, rgPath, sleep } from './helpers';
 
 const VNET = 'Microsoft.Network/virtualNetworks';

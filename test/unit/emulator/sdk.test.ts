@@ -1,8 +1,8 @@
 /** The ARM emulator driven by the real Azure SDK clients (resources and network HLC, compute modular). */
 import assert from 'node:assert/strict';
 import type { NetworkInterface, PublicIPAddress, VirtualNetwork } from '@azure/arm-network';
-import type { ArmEmulator } from '../../../src/emulator/arm';
-import { startArmEmulator } from '../../../src/emulator/arm';
+import type { ArmEmulator } from '../../../emulator/src/arm';
+import { startArmEmulator } from '../../../emulator/src/arm';
 import type { SdkClients } from './helpers';
 import { FAST, SUB, sdkClients } from './helpers';
 

@@ -1,7 +1,7 @@
 /** Network and compute rules of the emulator: references, address allocation, in-use checks, children. */
 import assert from 'node:assert/strict';
-import type { ArmEmulator } from '../../../src/emulator/arm';
-import { startArmEmulator } from '../../../src/emulator/arm';
+import type { ArmEmulator } from '../../../emulator/src/arm';
+import { startArmEmulator } from '../../../emulator/src/arm';
 import type { RawResponse } from './helpers';
 import { bodies, errorCode, putGroup, putOk, q, raw, resPath, sleep } from './helpers';
 

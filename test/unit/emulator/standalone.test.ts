@@ -5,12 +5,12 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ArmEmulatorInfo, EmulatorCounts } from '../../../src/emulator/arm';
-import { armEmulatorInfo, startArmEmulator } from '../../../src/emulator/arm';
-import { parseStandaloneArgs } from '../../../src/emulator/arm/main';
+import type { ArmEmulatorInfo, EmulatorCounts } from '../../../emulator/src/arm';
+import { armEmulatorInfo, startArmEmulator } from '../../../emulator/src/arm';
+import { parseStandaloneArgs } from '../../../emulator/src/arm/main';
 import { bodies, putGroup, putOk, q, raw, resPath, sleep } from './helpers';
 
-const MAIN = path.resolve(__dirname, '..', '..', '..', 'src', 'emulator', 'arm', 'main.js');
+const MAIN = path.resolve(__dirname, '..', '..', '..', 'emulator', 'src', 'arm', 'main.js');
 const VNET = 'Microsoft.Network/virtualNetworks';
 
 interface Running {

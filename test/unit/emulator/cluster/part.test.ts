@@ -1,8 +1,8 @@
 /** The cluster part through its routes: k0s, objects, Helm releases and service principals on a test clock. */
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
-import { createClusterPart } from '../../../../src/emulator/hosts/cluster';
-import type { ClusterPart, WorldResponse } from '../../../../src/emulator/hosts/types';
+import { createClusterPart } from '../../../../emulator/src/hosts/cluster';
+import type { ClusterPart, WorldResponse } from '../../../../emulator/src/hosts/types';
 import { HOSTS, TestServices, call, errorOf, sshKeyPair } from './world';
 
 const ID = 'k0rdent-q7m2xk4p';

@@ -7,9 +7,9 @@ import type {
   ToolCallCounts,
   WorldResponse,
   WorldServices,
-} from '../../../../src/emulator/hosts/types';
-import { DEFAULT_HOST_TIMINGS } from '../../../../src/emulator/hosts/types';
-import { publicKeyOf } from '../../../../src/emulator/tools/ssh-key';
+} from '../../../../emulator/src/hosts/types';
+import { DEFAULT_HOST_TIMINGS } from '../../../../emulator/src/hosts/types';
+import { publicKeyOf } from '../../../../emulator/src/tools/ssh-key';
 
 /** An RSA key pair: the PEM private key and its `ssh-rsa` public line. */
 export async function sshKeyPair(): Promise<{ privatePem: string; publicKey: string }> {

@@ -4,16 +4,16 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { armEmulatorInfo } from '../../../../src/emulator/arm';
-import { parseStandaloneArgs } from '../../../../src/emulator/arm/main';
-import { HOSTS_WORLD_STATE_FILE } from '../../../../src/emulator/hosts';
+import { armEmulatorInfo } from '../../../../emulator/src/arm';
+import { parseStandaloneArgs } from '../../../../emulator/src/arm/main';
+import { HOSTS_WORLD_STATE_FILE } from '../../../../emulator/src/hosts';
 import type {
   HostCounts,
   HostTimings,
   HostWorldState,
   ToolFaultRule,
-} from '../../../../src/emulator/hosts/types';
-import { DEFAULT_HOST_TIMINGS } from '../../../../src/emulator/hosts/types';
+} from '../../../../emulator/src/hosts/types';
+import { DEFAULT_HOST_TIMINGS } from '../../../../emulator/src/hosts/types';
 import { raw } from '../helpers';
 import type { Deployment, World } from './helpers';
 import {
@@ -298,7 +298,7 @@ describe('host world: the standalone emulator', () => {
 
   it('runs with the timings it was given and keeps them across a restart', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'k0rdent-hosts-main-'));
-    const main = path.resolve(__dirname, '..', '..', '..', '..', 'src', 'emulator', 'arm', 'main.js');
+    const main = path.resolve(__dirname, '..', '..', '..', '..', 'emulator', 'src', 'arm', 'main.js');
     const run = async (extra: string[]): Promise<HostTimings> => {
       const child = spawn(process.execPath, [main, '--state-dir', dir, ...extra], { stdio: 'ignore' });
       const exited = new Promise((resolve) => child.on('exit', resolve));

@@ -1,6 +1,6 @@
 /** WireGuard configs as the emulated wg-quick reads them, cloud-init as the machines read it, `wg show` text. */
 import assert from 'node:assert/strict';
-import { readCloudInit } from '../../../../src/emulator/hosts/cloud-init';
+import { readCloudInit } from '../../../../emulator/src/hosts/cloud-init';
 import {
   agoText,
   formatLatestHandshakes,
@@ -9,7 +9,7 @@ import {
   parseWireguardConfig,
   routedBy,
   validInterfaceName,
-} from '../../../../src/emulator/hosts/wireguard';
+} from '../../../../emulator/src/hosts/wireguard';
 import { generateWireguardKeyPair } from '../../../../src/hosts/keys';
 import { renderCloudInit, renderLaptopConfig } from '../../../../src/hosts/wireguard-config';
 

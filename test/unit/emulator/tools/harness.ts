@@ -10,11 +10,11 @@ import { k0sRoles, renderK0sctlConfig } from '../../../../src/cluster/k0sctl';
 import { defaultConfig } from '../../../../src/config/defaults';
 import { namesFor } from '../../../../src/config/naming';
 import type { DeploymentNames } from '../../../../src/config/types';
-import { createClusterPart } from '../../../../src/emulator/hosts/cluster';
-import type { ClusterPart, ToolFaultRule, WorldResponse } from '../../../../src/emulator/hosts/types';
-import type { ToolServer } from '../../../../src/emulator/tools/server';
-import { startToolServer } from '../../../../src/emulator/tools/server';
-import { EMULATED_TOOLS_BIN } from '../../../../src/hosts/access';
+import { createClusterPart } from '../../../../emulator/src/hosts/cluster';
+import type { ClusterPart, ToolFaultRule, WorldResponse } from '../../../../emulator/src/hosts/types';
+import type { ToolServer } from '../../../../emulator/src/tools/server';
+import { startToolServer } from '../../../../emulator/src/tools/server';
+import { EMULATED_TOOLS_BIN } from '../../../../emulator/src/access';
 import { TestServices, sshKeyPair } from '../cluster/world';
 
 /** How a tool run ended. */

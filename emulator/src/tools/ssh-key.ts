@@ -1,6 +1,6 @@
 /** The OpenSSH public key of a private key file, derived as `ssh-keygen -y` would. */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { sshMpint, sshString } from '../../hosts/keys';
+import { sshMpint, sshString } from '../../../src/hosts/keys';
 
 /**
  * `ssh-rsa AAAA…` (or `ssh-ed25519`, `ecdsa-sha2-nistp256`) for a PEM or OpenSSH private key; undefined

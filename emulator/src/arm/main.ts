@@ -1,6 +1,6 @@
 /**
  * The ARM emulator as a standalone process:
- * `node dist/src/emulator/arm/main.js --state-dir DIR [--port N] [--lro-ms N] [--host H] [--host-timings JSON]`.
+ * `node dist/emulator/src/arm/main.js --state-dir DIR [--port N] [--lro-ms N] [--host H] [--host-timings JSON]`.
  * It writes DIR/arm-emulator.json ({ endpoint, adminUrl, caFile, pid }) once it listens, keeps its
  * certificate, resources and host world in DIR so a restart keeps them (and, without --port, the previous
  * port when free), and exits cleanly on SIGTERM or SIGINT.

@@ -2,7 +2,7 @@
  * Emulated `wg`: `show` (`interfaces`, `all`, `<iface>`, with a field like `latest-handshakes`) answered
  * from the emulator's laptop tunnels; `genkey` and `pubkey` computed locally as the real tool does.
  */
-import { generateWireguardKeyPair, wireguardPublicKey } from '../../hosts/keys';
+import { generateWireguardKeyPair, wireguardPublicKey } from '../../../src/hosts/keys';
 import type { WireguardInterfaceShow } from '../hosts/types';
 import { formatShow, formatShowField } from '../hosts/wireguard';
 import type { ToolIO, ToolMain } from './client';

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { portOpen } from '../temporal/dev-server';
+import { portOpen } from '../../src/temporal/dev-server';
 import type { HostTimings } from './hosts/types';
 
 /** What the standalone emulator writes about itself into its state folder. */

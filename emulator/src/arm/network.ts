@@ -3,8 +3,15 @@
  * IP addresses (allocated deterministically) and network interfaces (private IPs from their subnet).
  */
 import { ArmError, invalidParameter } from './errors';
-import type { Ipv4Cidr } from '../../config/cidr';
-import { cidrContains, cidrOverlaps, cidrSize, formatIpv4, ipv4Number, networkOf } from '../../config/cidr';
+import type { Ipv4Cidr } from '../../../src/config/cidr';
+import {
+  cidrContains,
+  cidrOverlaps,
+  cidrSize,
+  formatIpv4,
+  ipv4Number,
+  networkOf,
+} from '../../../src/config/cidr';
 import type { ChildEntry, ChildKind, Json, PutContext, ResourceKind, StoredResource } from './model';
 import { childrenOf, clone, obj, refId, requireRef, sameId, stateOf, str } from './common';
 import type { ArmStore } from './state';

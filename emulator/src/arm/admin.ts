@@ -1,6 +1,6 @@
 /**
  * The admin API under /admin (no auth): counts, resources, faults, LRO timings, behind-the-back deletes,
- * reset. `/admin/hosts/*` belongs to the host world (src/emulator/hosts).
+ * reset. `/admin/hosts/*` belongs to the host world (emulator/src/hosts).
  */
 import type { ArmResponse } from './errors';
 import type { ArmedFault } from './faults';

@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { writeFileAtomic } from '../state/atomic';
+import { writeFileAtomic } from '../../src/state/atomic';
 
 /** Per-phase counts of what ran to completion. */
 export interface LedgerEntry {

@@ -3,8 +3,8 @@
  * `wg`/`wg-quick` commands, the laptop tunnels and the machines' `wg0`.
  */
 import net from 'node:net';
-import { wireguardPublicKey } from '../../hosts/keys';
-import { cidrHas, ipv4Number, networkOf } from '../../config/cidr';
+import { wireguardPublicKey } from '../../../src/hosts/keys';
+import { cidrHas, ipv4Number, networkOf } from '../../../src/config/cidr';
 import type { WireguardInterfaceShow } from './types';
 
 /** One `[Peer]` of a config. */

@@ -30,7 +30,7 @@ export interface ArmEmulatorOptions {
   /** Faults to inject from the start. */
   faults?: FaultRule[];
   /**
-   * The host world behind the VMs (see src/emulator/hosts/README.md): timings merged over the defaults
+   * The host world behind the VMs (see emulator/src/hosts/README.md): timings merged over the defaults
    * (and over the persisted ones), tool fault rules armed from the start, and the cluster part's factory
    * (default `createClusterPart`; tests may pass another).
    */

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
-import type { AzureTarget } from '../azure/target';
+import type { AzureTarget } from '../../src/azure/target';
 import type { EmulatorCounts } from './arm/types';
 import type { HostCounts } from './hosts/types';
 

@@ -1,6 +1,6 @@
 /** Azure AD service principals of the emulator's tenant, as `az ad sp` sees them; passwords are never kept. */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { EMULATOR_SUBSCRIPTION } from '../../../azure/target';
+import { EMULATOR_SUBSCRIPTION } from '../../../../src/azure/target';
 import { WorldError, badRequest } from './errors';
 import type { ClusterWorldState, ServicePrincipal } from './model';
 

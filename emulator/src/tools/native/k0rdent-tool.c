@@ -3,7 +3,7 @@
  * program, which hands its name, arguments, working folder, environment and (when asked) its standard
  * input to the local emulator over the Unix socket named by K0RDENT_EMULATOR_TOOLS, prints what the
  * emulator's run of that tool writes, and exits with its exit code. The tool's logic runs in the
- * emulator (the modules in src/emulator/tools); this process costs a few hundred microseconds, so a deployment's
+ * emulator (the modules in emulator/src/tools); this process costs a few hundred microseconds, so a deployment's
  * many tool calls stay cheap. Killing it ends the run: the emulator stops the tool where it was.
  *
  * Frames, both ways: one type byte, a 4-byte big-endian length, then the payload.

@@ -199,7 +199,7 @@ function powerAction(from: string[], during: string, to: string, verb: string): 
     },
     complete(_store, vm, atMs) {
       vm.internal.powerState = to;
-      // The machine behind the VM boots again from here (see src/emulator/hosts).
+      // The machine behind the VM boots again from here (see emulator/src/hosts).
       if (to === 'running') vm.internal.runningSinceMs = atMs;
     },
   };
