@@ -7,7 +7,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { DEPLOYMENT_WORKFLOW, SearchAttributeNames } from '../../src/workflows/messages';
 import { PHASES } from '../../src/workflows/phases';
 import { workflowListUrl } from '../../src/temporal/web-ui';
-import { ROOT, runCli, startServer, stopFolderEmulator } from '../integration/harness';
+import { ROOT, runCli, startServer, stopFolderEmulator, stopProcess } from '../integration/harness';
 
 /** Debian's Chromium; K0RDENT_CHROMIUM names another. */
 const CHROMIUM = process.env.K0RDENT_CHROMIUM ?? '/usr/bin/chromium';
@@ -84,9 +84,10 @@ describe('the Web UI as a person sees it', function () {
 
   after(async () => {
     await browser?.close();
-    // The demo's worker stays behind on purpose (it answers the page's queries); stop it now.
+    // The demo's worker stays behind on purpose (it answers the page's queries); stop it now, and wait
+    // for it and the folder's emulator to be gone, since both write into the folder until they exit.
     const pid = Number(await fs.readFile(path.join(dir, 'state', 'worker.pid'), 'utf8').catch(() => '0'));
-    if (pid > 0) process.kill(pid, 'SIGTERM');
+    if (pid > 0) await stopProcess(pid, 'SIGTERM');
     await stopFolderEmulator(dir);
     await fs.rm(profile, { recursive: true, force: true });
     await fs.rm(dir, { recursive: true, force: true });
