@@ -4,8 +4,10 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 import { projectState, removeClusterEventsFile } from '../../../src/state/projection';
 import { renderDeploymentState } from '../../../src/state/render';
+import type { DeploymentState } from '../../../src/workflows/messages';
 import {
   BASH_PRIVATE_KEYS,
+  GOLDEN_DIR,
   ID,
   keysDeep,
   midDeploymentState,
@@ -141,6 +143,35 @@ describe('projectState', () => {
       /cluster name "\.\.\/escape"/
     );
     assert.deepEqual(await fs.readdir(dir), []);
+  });
+});
+
+describe('the demo deployment projected', () => {
+  const DEMO = path.join(GOLDEN_DIR, 'demo');
+
+  it('writes its files byte for byte as they were before the YAML writer and config schema moved to libraries', async () => {
+    // state.json is a full demo deployment's final state (every phase, KOF); the expected files beside
+    // it were written from it by the projection as it was before those changes.
+    const state = JSON.parse(await fs.readFile(path.join(DEMO, 'state.json'), 'utf8')) as DeploymentState;
+    const { dir, cleanup } = await tempDir();
+    try {
+      await projectState(dir, state, { writePrivateKeys: false, timeZone: 'UTC' });
+      const cluster = `cluster-${Object.keys(state.facts.clusters)[0] ?? ''}-events.yaml`;
+      for (const [written, expected] of [
+        ['.clusterid', 'clusterid'],
+        [STATE, STATE],
+        [EVENTS, EVENTS],
+        [`state/${cluster}`, `state/${cluster}`],
+      ] as const) {
+        const actual = await fs.readFile(path.join(dir, written));
+        assert.ok(
+          actual.equals(await fs.readFile(path.join(DEMO, expected))),
+          `${written} is byte-identical`
+        );
+      }
+    } finally {
+      await cleanup();
+    }
   });
 });
 
