@@ -280,9 +280,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
           cloud: input.cloud,
         };
 
-  const call = async <R>(acts: Activities, name: string, phase: PhaseName): Promise<R> => {
-    const fn = (acts as unknown as Record<string, PhaseFn<R>>)[name];
-    if (!fn) throw ApplicationFailure.nonRetryable(`no activity ${name}`, 'InvalidConfig');
+  const call = async <R>(fn: PhaseFn<R>, phase: PhaseName): Promise<R> => {
     // The world sees every state the workflow waits in.
     if (folding && dirty) await project();
     return fn(context(phase));
@@ -332,7 +330,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       // Completed by the step just before this one: nothing can have drifted in between.
       if (justCompleted === required && patched(PATCH.freshRequirementNotRechecked)) continue;
       const names = activityNames(required);
-      const verdict = await wrap(() => call<CheckResult>(checks, names.check, required));
+      const verdict = await wrap(() => call(checks[names.check], required));
       if (verdict.upToDate) continue;
       addEvent(state, {
         timestamp: now(),
@@ -341,10 +339,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
         phase: required,
       });
       await project();
-      record(
-        required,
-        await wrap(() => call<PhaseResult>(proxies[phaseDef(required).kind], names.apply, required))
-      );
+      record(required, await wrap(() => call(proxies[phaseDef(required).kind][names.apply], required)));
       outcome = 'restored';
     }
     return outcome;
@@ -401,7 +396,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     if (state.phases[phase].status === 'completed') {
       let verdict: CheckResult;
       try {
-        verdict = await cancellable(() => call<CheckResult>(checks, names.check, phase));
+        verdict = await cancellable(() => call(checks[names.check], phase));
       } catch (err) {
         if (isCancellation(err)) return;
         await fail(phase, err, 'check of');
@@ -429,7 +424,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     await project();
     let result: PhaseResult;
     try {
-      result = await cancellable(() => call<PhaseResult>(proxies[def.kind], names.apply, phase));
+      result = await cancellable(() => call(proxies[def.kind][names.apply], phase));
     } catch (err) {
       if (isCancellation(err)) return;
       // A tunnel lost in the middle of a phase fails every retry; restore it and run the phase again once.
@@ -472,10 +467,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
         try {
           // Undoing a phase goes through the same doors as doing it: bring a dropped tunnel back first.
           if (patched(PATCH.rollbackRestoresRequired)) await restoreRequired(phase, (fn) => fn());
-          record(
-            phase,
-            await call<PhaseResult>(proxies[phaseDef(phase).kind], activityNames(phase).rollback, phase)
-          );
+          record(phase, await call(proxies[phaseDef(phase).kind][activityNames(phase).rollback], phase));
         } catch (err) {
           await fail(phase, err, 'rollback of');
           addEvent(state, {

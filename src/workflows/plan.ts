@@ -193,7 +193,7 @@ export async function planWorkflow(input: PlanInput): Promise<DeploymentPlan> {
   const reads = proxyActivities<Activities>({
     startToCloseTimeout: '2 minutes',
     retry: { maximumAttempts: 3 },
-  }) as unknown as Record<string, (request: PhaseRequest) => Promise<unknown>>;
+  });
   const seen: Observations = { checks: {}, items: {} };
   const request = (phase: PhaseName): PhaseRequest & { config: K0rdentConfig; cloud: AzureTarget } => ({
     deploymentId: input.deploymentId,
@@ -205,10 +205,9 @@ export async function planWorkflow(input: PlanInput): Promise<DeploymentPlan> {
     cloud: input.cloud,
   });
   for (const phase of phasesToObserve(input.state, input.flags)) {
-    const observe = reads.observePhaseItems as (r: PhaseRequest) => Promise<ObservedItem[]>;
-    seen.items[phase] = await observe(request(phase));
+    seen.items[phase] = await reads.observePhaseItems(request(phase));
     if (input.state.phases[phase].status === 'completed') {
-      const check = reads[activityNames(phase).check] as (r: PhaseRequest) => Promise<CheckResult>;
+      const check = reads[activityNames(phase).check];
       try {
         seen.checks[phase] = await check(request(phase));
       } catch (err) {
