@@ -11,8 +11,6 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
-  setDefaultSignalHandler,
-  setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -20,7 +18,6 @@ import type { ActivityOptions } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type {
   CheckResult,
-  ComponentsRequest,
   DeploymentInput,
   DeploymentState,
   DeploymentFacts,
@@ -29,18 +26,9 @@ import type {
   ResetRequest,
   RollbackRequest,
 } from './messages';
-import {
-  NON_RETRYABLE_FAILURES,
-  SearchAttributeKeys,
-  componentsSignal,
-  resetSignal,
-  resetUpdate,
-  resumeSignal,
-  rollbackSignal,
-  rollbackUpdate,
-  stateQuery,
-} from './messages';
+import { NON_RETRYABLE_FAILURES, SearchAttributeKeys } from './messages';
 import { jsonDigest } from './digest';
+import { Inbox, inputProblem } from './handlers';
 import type { FactRead, PhaseDef, PhaseName } from './phases';
 import { PHASES, PHASE_NAMES, activityNames, phaseDef, phaseEnabled, phaseIndex } from './phases';
 import {
@@ -57,8 +45,6 @@ import {
 
 type Activities = ReturnType<typeof createActivities>;
 type PhaseFn<R> = (request: PhaseRequest) => Promise<R>;
-
-type Request = { kind: 'rollback'; req: RollbackRequest } | { kind: 'reset'; req: ResetRequest };
 
 /** Every change of the workflow's commands, behind `patched()`, oldest first. */
 const PATCH = {
@@ -121,99 +107,14 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
 
   const now = () => isoSecond(Date.now());
   const state: DeploymentState = input.carried ?? input.adopted ?? initialState(input, now());
-  const requests: Request[] = [];
-  let resumeRequested = false;
-  let componentsChanged = false;
-  let runningScope: CancellationScope | undefined;
   let waiting = state.status === 'failed' || state.status === 'paused';
   // A carried-over completed deployment has nothing left to check until someone asks.
   let cursor = input.carried?.status === 'completed' ? PHASE_NAMES.length : 0;
   let dirty = false;
-
-  const enqueue = (request: Request) => {
-    requests.push(request);
-    runningScope?.cancel();
-  };
-  const reject = (what: string, why: string) => {
-    addEvent(state, { timestamp: now(), action: 'request_rejected', message: `${what} refused: ${why}` });
+  const inbox = new Inbox(state, now, () => {
     dirty = true;
-  };
-  const resetRefusal = () =>
-    state.status === 'resetting' || requests.some((r) => r.kind === 'reset')
-      ? 'a reset is already under way'
-      : undefined;
-
-  setHandler(stateQuery, () => state);
-  const rollbackProblem = (req: unknown) =>
-    rollbackRefusal(state, (req as Partial<RollbackRequest> | undefined)?.toPhase) ?? resumeProblem(req);
-  setHandler(rollbackSignal, (req: RollbackRequest) => {
-    const why = rollbackProblem(req);
-    if (why) reject('rollback', why);
-    else enqueue({ kind: 'rollback', req: { toPhase: req.toPhase, resume: req.resume === true } });
   });
-  setHandler(
-    rollbackUpdate,
-    (req: RollbackRequest) => {
-      enqueue({ kind: 'rollback', req: { toPhase: req.toPhase, resume: req.resume === true } });
-      return Promise.resolve(state);
-    },
-    {
-      validator: (req: RollbackRequest) => {
-        const why = rollbackProblem(req);
-        if (why) throw ApplicationFailure.nonRetryable(why, 'InvalidRequest');
-      },
-    }
-  );
-  setHandler(resetSignal, (req?: ResetRequest) => {
-    const why = resetPayloadProblem(req) ?? resetRefusal();
-    if (why) reject('reset', why);
-    else enqueue({ kind: 'reset', req: { reason: sanitizeReason(req?.reason) } });
-  });
-  setHandler(
-    resetUpdate,
-    (req: ResetRequest) => {
-      enqueue({ kind: 'reset', req: { reason: sanitizeReason(req?.reason) } });
-      return Promise.resolve(state);
-    },
-    {
-      validator: (req: ResetRequest) => {
-        const why = resetPayloadProblem(req) ?? resetRefusal();
-        if (why) throw ApplicationFailure.nonRetryable(why, 'InvalidRequest');
-      },
-    }
-  );
-  setHandler(resumeSignal, () => {
-    resumeRequested = true;
-  });
-  setHandler(componentsSignal, (req: ComponentsRequest) => {
-    const why = componentsPayloadProblem(req);
-    if (why) {
-      reject('components', why);
-      return;
-    }
-    const next = { ...state.flags };
-    if (typeof req?.azureChildren === 'boolean') next.azureChildren = req.azureChildren;
-    if (typeof req?.kof === 'boolean') next.kof = req.kof;
-    if (next.kof && !next.azureChildren) {
-      reject('components', 'KOF needs the Azure child-cluster setup; enable azureChildren too');
-      return;
-    }
-    if (next.kof !== state.flags.kof || next.azureChildren !== state.flags.azureChildren) {
-      state.flags = next;
-      componentsChanged = true;
-      addEvent(state, {
-        timestamp: now(),
-        action: 'components_changed',
-        message: `Components set: azure-children=${next.azureChildren}, kof=${next.kof}`,
-      });
-    }
-  });
-  setDefaultSignalHandler((name: string) => {
-    reject(
-      `signal ${JSON.stringify(name.slice(0, 60))}`,
-      'no such signal; known: rollback, resume, reset, setComponents'
-    );
-  });
+  inbox.listen();
 
   // What the search attributes hold now: set by the client at start, then only changed values are sent.
   const shown = new Map<string, string>();
@@ -286,19 +187,6 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     return fn(context(phase));
   };
 
-  /** Runs `fn` in a scope that a rollback or reset request cancels. */
-  const cancellable = async <R>(fn: () => Promise<R>): Promise<R> => {
-    const scope = new CancellationScope();
-    runningScope = scope;
-    // A request that arrived while the state was being projected must stop the phase before it starts.
-    if (requests.length > 0) scope.cancel();
-    try {
-      return await scope.run(fn);
-    } finally {
-      runningScope = undefined;
-    }
-  };
-
   const record = (phase: PhaseName, result: PhaseResult) => {
     applyPatch(state.facts, result.patch, now());
     for (const event of result.events) addEvent(state, event);
@@ -351,7 +239,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
    */
   const ensureRequired = async (phase: PhaseName): Promise<'held' | 'restored' | 'stopped'> => {
     try {
-      return await restoreRequired(phase, cancellable);
+      return await restoreRequired(phase, (fn) => inbox.cancellable(fn));
     } catch (err) {
       if (isCancellation(err)) return 'stopped';
       await fail(phase, err, `restoring ${(phaseDef(phase).requires ?? []).join(', ')} for`);
@@ -396,7 +284,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     if (state.phases[phase].status === 'completed') {
       let verdict: CheckResult;
       try {
-        verdict = await cancellable(() => call(checks[names.check], phase));
+        verdict = await inbox.cancellable(() => call(checks[names.check], phase));
       } catch (err) {
         if (isCancellation(err)) return;
         await fail(phase, err, 'check of');
@@ -424,7 +312,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     await project();
     let result: PhaseResult;
     try {
-      result = await cancellable(() => call(proxies[def.kind][names.apply], phase));
+      result = await inbox.cancellable(() => call(proxies[def.kind][names.apply], phase));
     } catch (err) {
       if (isCancellation(err)) return;
       // A tunnel lost in the middle of a phase fails every retry; restore it and run the phase again once.
@@ -495,7 +383,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     const toPhase = req.toPhase as PhaseName;
     const why = rollbackRefusal(state, toPhase);
     if (why) {
-      reject('rollback', why);
+      inbox.reject('rollback', why);
       return;
     }
     state.status = 'rolling_back';
@@ -612,7 +500,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
   else await project();
 
   for (;;) {
-    const request = requests.shift();
+    const request = inbox.next();
     if (request?.kind === 'reset') {
       if (await doReset(request.req)) return state;
       continue;
@@ -623,14 +511,13 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     }
     if (dirty && !nextStepProjects()) await project();
     if (waiting) {
-      await condition(() => requests.length > 0 || resumeRequested || componentsChanged || dirty);
-      if (componentsChanged) {
-        componentsChanged = false;
+      await condition(() => inbox.queued || inbox.woken || dirty);
+      const wake = inbox.takeWake();
+      if (wake.components) {
         cursor = 0;
         dirty = true;
       }
-      if (resumeRequested) {
-        resumeRequested = false;
+      if (wake.resume) {
         waiting = false;
         state.status = 'in_progress';
         state.waitingFor = undefined;
@@ -645,22 +532,14 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     }
     if (state.status !== 'completed') await complete();
     if (dirty) continue;
-    await condition(
-      () =>
-        requests.length > 0 ||
-        resumeRequested ||
-        componentsChanged ||
-        dirty ||
-        workflowInfo().continueAsNewSuggested
-    );
-    if (resumeRequested || componentsChanged) {
+    await condition(() => inbox.queued || inbox.woken || dirty || workflowInfo().continueAsNewSuggested);
+    const wake = inbox.takeWake();
+    if (wake.resume || wake.components) {
       // A new deploy or a change of components: check everything again from the top.
-      resumeRequested = false;
-      componentsChanged = false;
       cursor = 0;
       continue;
     }
-    if (requests.length === 0 && !dirty && workflowInfo().continueAsNewSuggested) {
+    if (!inbox.queued && !dirty && workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof deploymentWorkflow>({ ...input, adopted: undefined, carried: state });
     }
@@ -677,58 +556,6 @@ function phaseFacts(facts: DeploymentFacts, reads: readonly FactRead[]): Deploym
     artifacts: {},
     clusters: {},
   };
-}
-
-function inputProblem(input: DeploymentInput | undefined): string | undefined {
-  if (!input || typeof input !== 'object') return 'workflow input is missing';
-  if (typeof input.deploymentId !== 'string' || !/^k0rdent-[a-z0-9]{8}$/.test(input.deploymentId)) {
-    return `deploymentId "${String(input.deploymentId)}" is not of the form k0rdent-<8 lowercase letters or digits>`;
-  }
-  if (typeof input.workDir !== 'string' || !input.workDir.startsWith('/'))
-    return 'workDir must be an absolute path';
-  if (!input.config || typeof input.config !== 'object') return 'config is missing';
-  if (!input.policy || typeof input.policy.heartbeatSeconds !== 'number') return 'policy is missing';
-  if (input.flags?.kof && !input.flags.azureChildren) {
-    return 'KOF needs the Azure child-cluster setup: enable azure children too';
-  }
-  return undefined;
-}
-
-/** A reset reason as a folder-name part: letters, digits and inner dashes, else `full-reset`. */
-function sanitizeReason(reason: unknown): string {
-  const text = typeof reason === 'string' ? reason : '';
-  const cleaned = text
-    .replace(/[^a-zA-Z0-9-]+/g, '-')
-    .replace(/^-+/, '')
-    .slice(0, 40)
-    .replace(/-+$/, '');
-  return cleaned === '' ? 'full-reset' : cleaned;
-}
-
-function isMap(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/** Why a rollback payload's `resume` cannot be used, if it cannot. */
-function resumeProblem(req: unknown): string | undefined {
-  const resume = isMap(req) ? req.resume : undefined;
-  return resume === undefined || typeof resume === 'boolean' ? undefined : 'resume must be true or false';
-}
-
-/** Why a reset payload cannot be used, if it cannot (none at all is fine). */
-function resetPayloadProblem(req: unknown): string | undefined {
-  return req === undefined || req === null || isMap(req)
-    ? undefined
-    : 'the payload must be a map { reason?: string }';
-}
-
-/** Why a setComponents payload cannot be used, if it cannot. */
-function componentsPayloadProblem(req: unknown): string | undefined {
-  const shape = 'the payload must be a map { azureChildren?: true|false, kof?: true|false }';
-  if (!isMap(req)) return shape;
-  for (const key of ['azureChildren', 'kof'])
-    if (req[key] !== undefined && typeof req[key] !== 'boolean') return `${key} must be true or false`;
-  return undefined;
 }
 
 function errorMessage(err: unknown): string {
