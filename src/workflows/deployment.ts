@@ -1,4 +1,8 @@
-/** The deployment workflow: one per deployment, its history is the resume log. */
+/**
+ * The deployment workflow: one per deployment, its history is the resume log. Its loop asks the planner
+ * (`planner.ts`) what to do, runs the activities, and records each transition (`state.ts`); the handlers
+ * (`handlers.ts`) queue what operators ask for.
+ */
 import {
   ActivityCancellationType,
   ApplicationFailure,
@@ -17,10 +21,11 @@ import {
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type {
+  ActivityPolicy,
   CheckResult,
+  DeploymentFacts,
   DeploymentInput,
   DeploymentState,
-  DeploymentFacts,
   PhaseRequest,
   PhaseResult,
   ResetRequest,
@@ -29,17 +34,44 @@ import type {
 import { NON_RETRYABLE_FAILURES, SearchAttributeKeys } from './messages';
 import { jsonDigest } from './digest';
 import { Inbox, inputProblem } from './handlers';
-import type { FactRead, PhaseDef, PhaseName } from './phases';
-import { PHASES, PHASE_NAMES, activityNames, phaseDef, phaseEnabled, phaseIndex } from './phases';
+import type { FactRead, PhaseKind, PhaseName } from './phases';
+import { activityNames, phaseDef } from './phases';
 import {
-  addEvent,
-  applyPatch,
-  detailsMarkdown,
-  initialState,
-  isoSecond,
-  resetFrom,
+  advanced,
+  afterRollback,
+  afterWake,
+  completedPhase,
+  initialProgress,
+  nextStep,
+  phaseStep,
+  projectsWithStep,
+  requiredChecks,
+  resetPlan,
+  restoresAfterFailure,
   rollbackPlan,
   rollbackRefusal,
+} from './planner';
+import {
+  deploymentCompleted,
+  deploymentReset,
+  deploymentResumed,
+  deploymentStarted,
+  detailsMarkdown,
+  driftReason,
+  initialState,
+  isoSecond,
+  phaseCompleted,
+  phaseDrifted,
+  phaseFailed,
+  phaseRestored,
+  phaseRolledBack,
+  phaseSkipped,
+  phaseStarted,
+  recordResult,
+  resetStarted,
+  rollbackFailed,
+  rollbackFinished,
+  rollbackStarted,
   setPhaseStatus,
 } from './state';
 
@@ -71,45 +103,11 @@ const PATCHES_UP_FRONT = 'patches-up-front';
 export async function deploymentWorkflow(input: DeploymentInput): Promise<DeploymentState> {
   const problem = inputProblem(input);
   if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidConfig');
-
-  const policy = input.policy;
-  const retry = {
-    maximumAttempts: policy.maxAttempts,
-    initialInterval: policy.initialRetrySeconds * 1000,
-    maximumInterval: policy.maxRetrySeconds * 1000,
-    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
-  };
-  const proxyFor = (kind: keyof typeof policy.startToCloseSeconds): Activities =>
-    proxyActivities<Activities>({
-      startToCloseTimeout: policy.startToCloseSeconds[kind] * 1000,
-      heartbeatTimeout: policy.heartbeatSeconds * 1000,
-      retry,
-      // The workflow waits until a cancelled phase has really stopped before it rolls anything back.
-      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    } satisfies ActivityOptions);
-  const proxies = {
-    local: proxyFor('local'),
-    cloud: proxyFor('cloud'),
-    vms: proxyFor('vms'),
-    host: proxyFor('host'),
-    cluster: proxyFor('cluster'),
-  };
-  const checks = proxyActivities<Activities>({
-    startToCloseTimeout: policy.checkTimeoutSeconds * 1000,
-    heartbeatTimeout: policy.heartbeatSeconds * 1000,
-    retry,
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  });
-  const local = proxyLocalActivities<Activities>({
-    startToCloseTimeout: '30s',
-    retry: { initialInterval: '200ms', maximumInterval: '5s' },
-  });
+  const { proxies, checks, local } = activityProxies(input.policy);
 
   const now = () => isoSecond(Date.now());
   const state: DeploymentState = input.carried ?? input.adopted ?? initialState(input, now());
-  let waiting = state.status === 'failed' || state.status === 'paused';
-  // A carried-over completed deployment has nothing left to check until someone asks.
-  let cursor = input.carried?.status === 'completed' ? PHASE_NAMES.length : 0;
+  let progress = initialProgress(state, input.carried !== undefined);
   let dirty = false;
   const inbox = new Inbox(state, now, () => {
     dirty = true;
@@ -187,21 +185,16 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     return fn(context(phase));
   };
 
-  const record = (phase: PhaseName, result: PhaseResult) => {
-    applyPatch(state.facts, result.patch, now());
-    for (const event of result.events) addEvent(state, event);
-  };
-
   const fail = async (phase: PhaseName, err: unknown, what: string) => {
-    const message = `${what} ${phase} failed: ${errorMessage(err)}`;
-    setPhaseStatus(state, phase, 'failed', now(), { error: message });
-    state.status = 'failed';
-    state.lastError = message;
-    state.waitingFor = 'resume, rollback or reset';
-    addEvent(state, { timestamp: now(), action: 'phase_failed', message, phase });
-    waiting = true;
+    phaseFailed(state, phase, `${what} ${phase} failed: ${errorMessage(err)}`, now());
+    progress = { ...progress, waiting: true };
     await project();
   };
+
+  // The phase the last forward step completed, until another step starts.
+  let justCompleted: PhaseName | undefined;
+  // Phases whose failure already led to restoring what they need, so a second failure is final.
+  const restoredAfterFailure = new Set<PhaseName>();
 
   /**
    * Checks the completed phases `phase` needs (the tunnel) and runs a drifted one again alone; `held`
@@ -213,21 +206,15 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     wrap: <R>(fn: () => Promise<R>) => Promise<R>
   ): Promise<'held' | 'restored'> => {
     let outcome: 'held' | 'restored' = 'held';
-    for (const required of (phaseDef(phase).requires ?? []) as PhaseName[]) {
-      if (state.phases[required].status !== 'completed') continue;
-      // Completed by the step just before this one: nothing can have drifted in between.
-      if (justCompleted === required && patched(PATCH.freshRequirementNotRechecked)) continue;
-      const names = activityNames(required);
-      const verdict = await wrap(() => call(checks[names.check], required));
+    for (const required of requiredChecks(state, phase, justCompleted)) {
+      if (required.fresh && patched(PATCH.freshRequirementNotRechecked)) continue;
+      const names = activityNames(required.phase);
+      const verdict = await wrap(() => call(checks[names.check], required.phase));
       if (verdict.upToDate) continue;
-      addEvent(state, {
-        timestamp: now(),
-        action: 'phase_restored',
-        message: `Phase ${required}, needed by ${phase}, drifted (${verdict.reason ?? 'check found drift'}); running it again`,
-        phase: required,
-      });
+      phaseRestored(state, required.phase, phase, driftReason(verdict), now());
       await project();
-      record(required, await wrap(() => call(proxies[phaseDef(required).kind][names.apply], required)));
+      const kind = phaseDef(required.phase).kind;
+      recordResult(state, await wrap(() => call(proxies[kind][names.apply], required.phase)), now());
       outcome = 'restored';
     }
     return outcome;
@@ -246,42 +233,27 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       return 'stopped';
     }
   };
-  // The phase the last forward step completed, until another step starts.
-  let justCompleted: PhaseName | undefined;
-  // Phases whose failure already led to restoring what they need, so a second failure is final.
-  const restoredAfterFailure = new Set<PhaseName>();
 
-  /** One step of the forward loop for `phase`; returns after the phase settled or was interrupted. */
+  /** One forward step for `phase`; returns after the phase settled or was interrupted. */
   const runPhase = async (phase: PhaseName) => {
-    const def = phaseDef(phase);
-    const rec = state.phases[phase];
-    if (!phaseEnabled(def, state.flags)) {
-      if (rec.status === 'skipped') {
-        cursor++;
-        return;
-      }
-      if (rec.status !== 'pending') {
-        // The component was switched off after it ran: undo it before marking it skipped.
-        if (!(await rollBack([phase]))) return;
-      }
-      const reason = rec.status === 'pending' ? 'Component not enabled' : 'Component no longer enabled';
-      setPhaseStatus(state, phase, 'skipped', now(), { skippedReason: reason });
-      addEvent(state, {
-        timestamp: now(),
-        action: 'phase_skipped',
-        message: `Phase skipped: ${phase} - ${reason}`,
-        phase,
-      });
-      cursor++;
+    const step = phaseStep(state, phase);
+    if (step.kind === 'pass') {
+      progress = advanced(progress);
+      return;
+    }
+    if (step.kind === 'skip') {
+      if (step.undo && !(await rollBack([phase]))) return;
+      phaseSkipped(state, phase, step.reason, now());
+      progress = advanced(progress);
       await project();
       return;
     }
-    if (rec.status === 'skipped') setPhaseStatus(state, phase, 'pending', now());
+    if (step.kind === 'run' && step.unskip) setPhaseStatus(state, phase, 'pending', now());
     const required = await (patched(PATCH.requiredPhasesRechecked) ? ensureRequired(phase) : 'held');
     justCompleted = undefined;
     if (required === 'stopped') return;
     const names = activityNames(phase);
-    if (state.phases[phase].status === 'completed') {
+    if (step.kind === 'check') {
       let verdict: CheckResult;
       try {
         verdict = await inbox.cancellable(() => call(checks[names.check], phase));
@@ -291,32 +263,20 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
         return;
       }
       if (verdict.upToDate) {
-        cursor++;
+        progress = advanced(progress);
         return;
       }
-      resetFrom(state, phase, now());
-      addEvent(state, {
-        timestamp: now(),
-        action: 'phase_reset',
-        message: `Phase reset invoked from: ${phase} (${verdict.reason ?? 'check found drift'})`,
-      });
+      phaseDrifted(state, phase, driftReason(verdict), now());
     }
     const started = Date.now();
-    setPhaseStatus(state, phase, 'in_progress', now(), {
-      startedAt: isoSecond(started),
-      runs: state.phases[phase].runs + 1,
-    });
-    state.phase = phase;
-    state.status = 'in_progress';
-    state.waitingFor = undefined;
+    phaseStarted(state, phase, started);
     await project();
     let result: PhaseResult;
     try {
-      result = await inbox.cancellable(() => call(proxies[def.kind][names.apply], phase));
+      result = await inbox.cancellable(() => call(proxies[phaseDef(phase).kind][names.apply], phase));
     } catch (err) {
       if (isCancellation(err)) return;
-      // A tunnel lost in the middle of a phase fails every retry; restore it and run the phase again once.
-      if (def.requires && !restoredAfterFailure.has(phase) && patched(PATCH.requiredRestoredAfterFailure)) {
+      if (restoresAfterFailure(phase, restoredAfterFailure) && patched(PATCH.requiredRestoredAfterFailure)) {
         restoredAfterFailure.add(phase);
         const outcome = await ensureRequired(phase);
         if (outcome !== 'held') return;
@@ -326,25 +286,14 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       return;
     }
     restoredAfterFailure.delete(phase);
-    record(phase, result);
-    const finished = Date.now();
-    setPhaseStatus(state, phase, 'completed', isoSecond(finished), {
-      finishedAt: isoSecond(finished),
-      durationSeconds: Math.round((finished - started) / 1000),
-    });
-    state.phase = phase;
-    addEvent(state, {
-      timestamp: now(),
-      action: 'phase_completed',
-      message: `Phase completed: ${phase}`,
-      phase,
-    });
-    cursor++;
+    recordResult(state, result, now());
+    phaseCompleted(state, phase, started, Date.now());
+    progress = advanced(progress);
     justCompleted = phase;
     await settled();
   };
 
-  /** Undoes `plan` newest first; false when a rollback failed (recorded, the rewind stops). */
+  /** Undoes `plan` in its order; false when a rollback failed (recorded, the rewind stops). */
   const rollBack = async (plan: PhaseName[]): Promise<boolean> =>
     // Teardown must finish even if another request arrives meanwhile.
     CancellationScope.nonCancellable(async () => {
@@ -355,59 +304,32 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
         try {
           // Undoing a phase goes through the same doors as doing it: bring a dropped tunnel back first.
           if (patched(PATCH.rollbackRestoresRequired)) await restoreRequired(phase, (fn) => fn());
-          record(phase, await call(proxies[phaseDef(phase).kind][activityNames(phase).rollback], phase));
+          const undo = proxies[phaseDef(phase).kind][activityNames(phase).rollback];
+          recordResult(state, await call(undo, phase), now());
         } catch (err) {
           await fail(phase, err, 'rollback of');
-          addEvent(state, {
-            timestamp: now(),
-            action: 'rollback_failed',
-            message: state.lastError ?? '',
-            phase,
-          });
+          rollbackFailed(state, phase, now());
           await project();
           return false;
         }
-        setPhaseStatus(state, phase, 'pending', now());
-        addEvent(state, {
-          timestamp: now(),
-          action: 'phase_rolled_back',
-          message: `Phase rolled back: ${phase}`,
-          phase,
-        });
+        phaseRolledBack(state, phase, now());
         await settled();
       }
       return true;
     });
 
   const doRollback = async (req: RollbackRequest) => {
-    const toPhase = req.toPhase as PhaseName;
-    const why = rollbackRefusal(state, toPhase);
+    const why = rollbackRefusal(state, req.toPhase);
     if (why) {
       inbox.reject('rollback', why);
       return;
     }
-    state.status = 'rolling_back';
-    state.rollbackTarget = toPhase;
-    state.waitingFor = undefined;
-    addEvent(state, { timestamp: now(), action: 'rollback_started', message: `Rolling back to ${toPhase}` });
-    cursor = phaseIndex(toPhase);
-    if (!(await rollBack(rollbackPlan(state, toPhase)))) return;
-    resetFrom(state, toPhase, now());
-    addEvent(state, {
-      timestamp: now(),
-      action: 'phase_reset',
-      message: `Phase reset invoked from: ${toPhase}`,
-    });
-    state.deploymentEndTime = undefined;
-    state.deploymentDurationSeconds = undefined;
-    if (req.resume) {
-      state.status = 'in_progress';
-      waiting = false;
-    } else {
-      state.status = 'paused';
-      state.waitingFor = 'resume';
-      waiting = true;
-    }
+    const toPhase = req.toPhase as PhaseName;
+    rollbackStarted(state, toPhase, now());
+    const done = await rollBack(rollbackPlan(state, toPhase));
+    progress = afterRollback(toPhase, done && req.resume === true);
+    if (!done) return;
+    rollbackFinished(state, toPhase, req.resume === true, now());
     await project();
   };
 
@@ -415,9 +337,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
   const doReset = async (req: ResetRequest): Promise<boolean> => {
     const reason = req.reason ?? 'full-reset';
     const at = Date.now();
-    state.status = 'resetting';
-    state.waitingFor = undefined;
-    addEvent(state, { timestamp: now(), action: 'reset_started', message: `Reset started (${reason})` });
+    resetStarted(state, reason, now());
     await project();
     // Archive before anything is deleted, so an interrupted reset never loses the record.
     const archive = {
@@ -428,42 +348,16 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       forgetClusterId: false,
     };
     const folder = await local.archiveState({ ...archive, mode: 'copy' });
-    if (!(await rollBack(rollbackPlan(state, PHASE_NAMES[0] as PhaseName)))) return false;
-    state.status = 'reset';
-    state.phase = 'reset';
+    if (!(await rollBack(resetPlan(state)))) return false;
     // The last projection records where it goes, so the archived file equals the final state.
-    state.archivedTo = folder;
-    addEvent(state, {
-      timestamp: now(),
-      action: 'deployment_reset',
-      message: `Deployment reset (${reason})`,
-    });
+    deploymentReset(state, reason, folder, now());
     await project();
     state.archivedTo = await local.archiveState({ ...archive, mode: 'move', forgetClusterId: true });
     return true;
   };
 
   const complete = async () => {
-    const end = Date.now();
-    const start = Date.parse(state.deploymentStartTime ?? state.createdAt);
-    state.status = 'completed';
-    state.waitingFor = undefined;
-    state.rollbackTarget = undefined;
-    state.lastError = undefined;
-    state.deploymentEndTime = isoSecond(end);
-    state.deploymentDurationSeconds = Math.max(0, Math.round((end - start) / 1000));
-    const last = [...(PHASES as readonly PhaseDef[])]
-      .reverse()
-      .find((p) => state.phases[p.name as PhaseName].status === 'completed' && !p.component);
-    state.phase =
-      state.phases.install_kof_regional.status === 'completed'
-        ? 'install_kof_regional'
-        : (last?.name ?? state.phase);
-    addEvent(state, {
-      timestamp: now(),
-      action: 'deployment_completed',
-      message: `k0rdent deployment completed successfully in ${state.deploymentDurationSeconds} seconds`,
-    });
+    deploymentCompleted(state, Date.now(), completedPhase(state));
     await project();
     await local.recordHistory({
       workDir: input.workDir,
@@ -476,26 +370,11 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     });
   };
 
-  if (!input.carried) {
-    const start = now();
-    state.status = 'in_progress';
-    state.flags = { ...input.flags };
-    state.deploymentStartTime = start;
-    state.deploymentEndTime = undefined;
-    state.deploymentDurationSeconds = undefined;
-    waiting = false;
-    addEvent(state, {
-      timestamp: start,
-      action: 'deployment_started',
-      message: `Deployment started with flags: azure-children=${input.flags.azureChildren}, kof=${input.flags.kof}`,
-    });
-  }
+  if (!input.carried) deploymentStarted(state, input.flags, now());
   // A transition the next step's first projection carries too (a phase's start, the projection before a
   // check, the completion of the deployment) is written once, with it: so is the start.
   const nextStepProjects = () =>
-    !waiting &&
-    (cursor < PHASE_NAMES.length || state.status !== 'completed') &&
-    patched(PATCH.transitionWithNextStep);
+    projectsWithStep(nextStep(state, progress)) && patched(PATCH.transitionWithNextStep);
   if (nextStepProjects()) dirty = true;
   else await project();
 
@@ -510,33 +389,30 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       continue;
     }
     if (dirty && !nextStepProjects()) await project();
-    if (waiting) {
+    const step = nextStep(state, progress);
+    if (step.kind === 'wait') {
       await condition(() => inbox.queued || inbox.woken || dirty);
       const wake = inbox.takeWake();
-      if (wake.components) {
-        cursor = 0;
-        dirty = true;
-      }
+      progress = afterWake(progress, wake);
+      // New components are shown at once: nothing else is projected until someone resumes.
+      if (wake.components) dirty = true;
       if (wake.resume) {
-        waiting = false;
-        state.status = 'in_progress';
-        state.waitingFor = undefined;
-        addEvent(state, { timestamp: now(), action: 'deployment_resumed', message: 'Deployment resumed' });
+        deploymentResumed(state, now());
         await project();
       }
       continue;
     }
-    if (cursor < PHASE_NAMES.length) {
-      await runPhase(PHASE_NAMES[cursor] as PhaseName);
+    if (step.kind === 'phase') {
+      await runPhase(step.phase);
       continue;
     }
-    if (state.status !== 'completed') await complete();
+    if (step.kind === 'complete') await complete();
     if (dirty) continue;
     await condition(() => inbox.queued || inbox.woken || dirty || workflowInfo().continueAsNewSuggested);
     const wake = inbox.takeWake();
     if (wake.resume || wake.components) {
       // A new deploy or a change of components: check everything again from the top.
-      cursor = 0;
+      progress = afterWake(progress, wake);
       continue;
     }
     if (!inbox.queued && !dirty && workflowInfo().continueAsNewSuggested) {
@@ -544,6 +420,42 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       await continueAsNew<typeof deploymentWorkflow>({ ...input, adopted: undefined, carried: state });
     }
   }
+}
+
+/** The activity proxies of a run: applies and rollbacks by timeout profile, checks, local activities. */
+function activityProxies(policy: ActivityPolicy) {
+  const retry = {
+    maximumAttempts: policy.maxAttempts,
+    initialInterval: policy.initialRetrySeconds * 1000,
+    maximumInterval: policy.maxRetrySeconds * 1000,
+    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+  };
+  const proxyFor = (kind: PhaseKind): Activities =>
+    proxyActivities<Activities>({
+      startToCloseTimeout: policy.startToCloseSeconds[kind] * 1000,
+      heartbeatTimeout: policy.heartbeatSeconds * 1000,
+      retry,
+      // The workflow waits until a cancelled phase has really stopped before it rolls anything back.
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    } satisfies ActivityOptions);
+  const proxies: Record<PhaseKind, Activities> = {
+    local: proxyFor('local'),
+    cloud: proxyFor('cloud'),
+    vms: proxyFor('vms'),
+    host: proxyFor('host'),
+    cluster: proxyFor('cluster'),
+  };
+  const checks = proxyActivities<Activities>({
+    startToCloseTimeout: policy.checkTimeoutSeconds * 1000,
+    heartbeatTimeout: policy.heartbeatSeconds * 1000,
+    retry,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
+  const local = proxyLocalActivities<Activities>({
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '200ms', maximumInterval: '5s' },
+  });
+  return { proxies, checks, local };
 }
 
 /** The facts a phase reads (`PhaseDef.reads`); the rest stays in the workflow. */

@@ -25,16 +25,12 @@ import {
   rollbackUpdate,
   stateQuery,
 } from './messages';
-import { addEvent, rollbackRefusal } from './state';
+import type { Wake } from './planner';
+import { rollbackRefusal } from './planner';
+import { addEvent } from './state';
 
 /** A rollback or reset request, served by the loop in the order they arrived. */
 export type Request = { kind: 'rollback'; req: RollbackRequest } | { kind: 'reset'; req: ResetRequest };
-
-/** A resume and a change of components the handlers saw since the loop last took them. */
-export interface Wake {
-  resume: boolean;
-  components: boolean;
-}
 
 /** The handlers' side of a deployment: they queue requests and raise flags, the loop takes them. */
 export class Inbox {

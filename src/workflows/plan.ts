@@ -17,7 +17,7 @@ import type {
 } from './messages';
 import type { PhaseName } from './phases';
 import { PHASES, activityNames, phaseEnabled } from './phases';
-import { rollbackPlan, rollbackRefusal } from './state';
+import { resetPlan, rollbackPlan, rollbackRefusal } from './planner';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -180,7 +180,7 @@ export function decidePlan(
   if (request.action === 'deploy') phases = forward(state, flags, seen);
   else if (request.action === 'rollback')
     phases = rewind(rollbackPlan(state, request.toPhase as PhaseName), seen);
-  else phases = rewind(rollbackPlan(state, PHASES[0].name), seen);
+  else phases = rewind(resetPlan(state), seen);
   const totals: Record<ItemChange, number> = { create: 0, keep: 0, delete: 0, unknown: 0 };
   for (const p of phases) for (const i of p.items) totals[i.change]++;
   return { deploymentId: state.deploymentId, request, phases, totals };

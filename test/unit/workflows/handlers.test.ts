@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict';
-import { emulatorTarget } from '../../../src/azure/target';
-import { DEFAULT_CONFIG } from '../../../src/config/defaults';
-import { activityPolicy } from '../../../src/config/policy';
 import {
   inputProblem,
   requestedComponents,
@@ -10,19 +7,7 @@ import {
   sanitizeReason,
 } from '../../../src/workflows/handlers';
 import type { DeploymentInput } from '../../../src/workflows/messages';
-
-function input(): DeploymentInput {
-  return {
-    deploymentId: 'k0rdent-abcd1234',
-    workDir: '/tmp/x',
-    configFile: 'config/k0rdent.yaml',
-    config: structuredClone(DEFAULT_CONFIG),
-    flags: { azureChildren: false, kof: false },
-    deployer: 'alice@example.com',
-    policy: activityPolicy(DEFAULT_CONFIG),
-    cloud: emulatorTarget('https://127.0.0.1:1', '/nonexistent-ca.pem'),
-  };
-}
+import { deploymentInput } from './fixtures';
 
 describe('deployment workflow payload checks', () => {
   const inputs: [string, (i: DeploymentInput) => unknown, RegExp | undefined][] = [
@@ -40,7 +25,7 @@ describe('deployment workflow payload checks', () => {
   ];
   for (const [label, make, expected] of inputs) {
     it(`${expected ? 'refuses' : 'accepts'} ${label} as workflow input`, () => {
-      const why = inputProblem(make(input()) as DeploymentInput);
+      const why = inputProblem(make(deploymentInput()) as DeploymentInput);
       if (expected) assert.match(why ?? '', expected);
       else assert.equal(why, undefined);
     });
