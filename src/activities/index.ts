@@ -9,7 +9,7 @@ import type { HostAccess } from '../hosts/access';
 import { directAccess } from '../hosts/access';
 import type { LocalWorld } from '../local-world';
 import { NO_LOCAL_WORLD } from '../local-world';
-import type { PhaseName } from '../workflows/phases';
+import type { ActivityNames, PhaseName } from '../workflows/phases';
 import { PHASE_NAMES, activityNames } from '../workflows/phases';
 import type { CheckResult, PhaseContext, PhaseRequest, PhaseResult } from '../workflows/messages';
 import { resolveContext } from './config-source';
@@ -46,6 +46,13 @@ export const PHASE_FACTORIES: Record<PhaseName, PhaseFactory> = {
 
 type PhaseActivity<R> = (ctx: PhaseContext) => Promise<R>;
 type PhaseRequestActivity<R> = (request: PhaseRequest) => Promise<R>;
+
+/** Every phase's activities by name: `check<Phase>` gives a verdict, `<phase>` and `rollback<Phase>` a result. */
+export type PhaseActivities = {
+  [P in PhaseName as ActivityNames<P>['check']]: PhaseRequestActivity<CheckResult>;
+} & {
+  [P in PhaseName as ActivityNames<P>['apply' | 'rollback']]: PhaseRequestActivity<PhaseResult>;
+};
 
 /** How `defaultDeps` builds ARM adapters; everything has a default. */
 export interface AzureDepsOptions {
@@ -114,7 +121,8 @@ export function createActivities(deps: PhaseDeps = defaultDeps()) {
   for (const name of PHASE_NAMES)
     Object.assign(phaseActivities, instrument(name, PHASE_FACTORIES[name](deps), deps));
   return {
-    ...phaseActivities,
+    // Keyed by `activityNames`, whose result type `PhaseActivities` is built from.
+    ...(phaseActivities as PhaseActivities),
     projectState,
     archiveState,
     recordHistory,

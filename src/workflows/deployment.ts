@@ -1,4 +1,8 @@
-/** The deployment workflow: one per deployment, its history is the resume log. */
+/**
+ * The deployment workflow: one per deployment, its history is the resume log. Its loop asks the planner
+ * (`planner.ts`) what to do, runs the activities, and records each transition (`state.ts`); the handlers
+ * (`handlers.ts`) queue what operators ask for.
+ */
 import {
   ActivityCancellationType,
   ApplicationFailure,
@@ -11,54 +15,68 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
-  setDefaultSignalHandler,
-  setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ActivityOptions } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type {
+  ActivityPolicy,
   CheckResult,
-  ComponentsRequest,
+  DeploymentFacts,
   DeploymentInput,
   DeploymentState,
-  DeploymentFacts,
   PhaseRequest,
   PhaseResult,
   ResetRequest,
   RollbackRequest,
 } from './messages';
-import {
-  NON_RETRYABLE_FAILURES,
-  SearchAttributeKeys,
-  componentsSignal,
-  resetSignal,
-  resetUpdate,
-  resumeSignal,
-  rollbackSignal,
-  rollbackUpdate,
-  stateQuery,
-} from './messages';
+import { NON_RETRYABLE_FAILURES, SearchAttributeKeys } from './messages';
 import { jsonDigest } from './digest';
-import type { FactRead, PhaseDef, PhaseName } from './phases';
-import { PHASES, PHASE_NAMES, activityNames, phaseDef, phaseEnabled, phaseIndex } from './phases';
+import { Inbox, inputProblem } from './handlers';
+import type { FactRead, PhaseKind, PhaseName } from './phases';
+import { activityNames, phaseDef } from './phases';
 import {
-  addEvent,
-  applyPatch,
-  detailsMarkdown,
-  initialState,
-  isoSecond,
-  resetFrom,
+  advanced,
+  afterRollback,
+  afterWake,
+  completedPhase,
+  initialProgress,
+  nextStep,
+  phaseStep,
+  projectsWithStep,
+  requiredChecks,
+  resetPlan,
+  restoresAfterFailure,
   rollbackPlan,
   rollbackRefusal,
+} from './planner';
+import {
+  deploymentCompleted,
+  deploymentReset,
+  deploymentResumed,
+  deploymentStarted,
+  detailsMarkdown,
+  driftReason,
+  initialState,
+  isoSecond,
+  phaseCompleted,
+  phaseDrifted,
+  phaseFailed,
+  phaseRestored,
+  phaseRolledBack,
+  phaseSkipped,
+  phaseStarted,
+  recordResult,
+  resetStarted,
+  rollbackFailed,
+  rollbackFinished,
+  rollbackStarted,
   setPhaseStatus,
 } from './state';
 
 type Activities = ReturnType<typeof createActivities>;
 type PhaseFn<R> = (request: PhaseRequest) => Promise<R>;
-
-type Request = { kind: 'rollback'; req: RollbackRequest } | { kind: 'reset'; req: ResetRequest };
 
 /** Every change of the workflow's commands, behind `patched()`, oldest first. */
 const PATCH = {
@@ -85,135 +103,16 @@ const PATCHES_UP_FRONT = 'patches-up-front';
 export async function deploymentWorkflow(input: DeploymentInput): Promise<DeploymentState> {
   const problem = inputProblem(input);
   if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidConfig');
-
-  const policy = input.policy;
-  const retry = {
-    maximumAttempts: policy.maxAttempts,
-    initialInterval: policy.initialRetrySeconds * 1000,
-    maximumInterval: policy.maxRetrySeconds * 1000,
-    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
-  };
-  const proxyFor = (kind: keyof typeof policy.startToCloseSeconds): Activities =>
-    proxyActivities<Activities>({
-      startToCloseTimeout: policy.startToCloseSeconds[kind] * 1000,
-      heartbeatTimeout: policy.heartbeatSeconds * 1000,
-      retry,
-      // The workflow waits until a cancelled phase has really stopped before it rolls anything back.
-      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    } satisfies ActivityOptions);
-  const proxies = {
-    local: proxyFor('local'),
-    cloud: proxyFor('cloud'),
-    vms: proxyFor('vms'),
-    host: proxyFor('host'),
-    cluster: proxyFor('cluster'),
-  };
-  const checks = proxyActivities<Activities>({
-    startToCloseTimeout: policy.checkTimeoutSeconds * 1000,
-    heartbeatTimeout: policy.heartbeatSeconds * 1000,
-    retry,
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  });
-  const local = proxyLocalActivities<Activities>({
-    startToCloseTimeout: '30s',
-    retry: { initialInterval: '200ms', maximumInterval: '5s' },
-  });
+  const { proxies, checks, local } = activityProxies(input.policy);
 
   const now = () => isoSecond(Date.now());
   const state: DeploymentState = input.carried ?? input.adopted ?? initialState(input, now());
-  const requests: Request[] = [];
-  let resumeRequested = false;
-  let componentsChanged = false;
-  let runningScope: CancellationScope | undefined;
-  let waiting = state.status === 'failed' || state.status === 'paused';
-  // A carried-over completed deployment has nothing left to check until someone asks.
-  let cursor = input.carried?.status === 'completed' ? PHASE_NAMES.length : 0;
+  let progress = initialProgress(state, input.carried !== undefined);
   let dirty = false;
-
-  const enqueue = (request: Request) => {
-    requests.push(request);
-    runningScope?.cancel();
-  };
-  const reject = (what: string, why: string) => {
-    addEvent(state, { timestamp: now(), action: 'request_rejected', message: `${what} refused: ${why}` });
+  const inbox = new Inbox(state, now, () => {
     dirty = true;
-  };
-  const resetRefusal = () =>
-    state.status === 'resetting' || requests.some((r) => r.kind === 'reset')
-      ? 'a reset is already under way'
-      : undefined;
-
-  setHandler(stateQuery, () => state);
-  const rollbackProblem = (req: unknown) =>
-    rollbackRefusal(state, (req as Partial<RollbackRequest> | undefined)?.toPhase) ?? resumeProblem(req);
-  setHandler(rollbackSignal, (req: RollbackRequest) => {
-    const why = rollbackProblem(req);
-    if (why) reject('rollback', why);
-    else enqueue({ kind: 'rollback', req: { toPhase: req.toPhase, resume: req.resume === true } });
   });
-  setHandler(
-    rollbackUpdate,
-    (req: RollbackRequest) => {
-      enqueue({ kind: 'rollback', req: { toPhase: req.toPhase, resume: req.resume === true } });
-      return Promise.resolve(state);
-    },
-    {
-      validator: (req: RollbackRequest) => {
-        const why = rollbackProblem(req);
-        if (why) throw ApplicationFailure.nonRetryable(why, 'InvalidRequest');
-      },
-    }
-  );
-  setHandler(resetSignal, (req?: ResetRequest) => {
-    const why = resetPayloadProblem(req) ?? resetRefusal();
-    if (why) reject('reset', why);
-    else enqueue({ kind: 'reset', req: { reason: sanitizeReason(req?.reason) } });
-  });
-  setHandler(
-    resetUpdate,
-    (req: ResetRequest) => {
-      enqueue({ kind: 'reset', req: { reason: sanitizeReason(req?.reason) } });
-      return Promise.resolve(state);
-    },
-    {
-      validator: (req: ResetRequest) => {
-        const why = resetPayloadProblem(req) ?? resetRefusal();
-        if (why) throw ApplicationFailure.nonRetryable(why, 'InvalidRequest');
-      },
-    }
-  );
-  setHandler(resumeSignal, () => {
-    resumeRequested = true;
-  });
-  setHandler(componentsSignal, (req: ComponentsRequest) => {
-    const why = componentsPayloadProblem(req);
-    if (why) {
-      reject('components', why);
-      return;
-    }
-    const next = { ...state.flags };
-    if (typeof req?.azureChildren === 'boolean') next.azureChildren = req.azureChildren;
-    if (typeof req?.kof === 'boolean') next.kof = req.kof;
-    if (next.kof && !next.azureChildren) {
-      reject('components', 'KOF needs the Azure child-cluster setup; enable azureChildren too');
-      return;
-    }
-    if (next.kof !== state.flags.kof || next.azureChildren !== state.flags.azureChildren) {
-      state.flags = next;
-      componentsChanged = true;
-      addEvent(state, {
-        timestamp: now(),
-        action: 'components_changed',
-        message: `Components set: azure-children=${next.azureChildren}, kof=${next.kof}`,
-      });
-    }
-  });
-  setDefaultSignalHandler((name: string) => {
-    reject(
-      `signal ${JSON.stringify(name.slice(0, 60))}`,
-      'no such signal; known: rollback, resume, reset, setComponents'
-    );
-  });
+  inbox.listen();
 
   // What the search attributes hold now: set by the client at start, then only changed values are sent.
   const shown = new Map<string, string>();
@@ -280,42 +179,22 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
           cloud: input.cloud,
         };
 
-  const call = async <R>(acts: Activities, name: string, phase: PhaseName): Promise<R> => {
-    const fn = (acts as unknown as Record<string, PhaseFn<R>>)[name];
-    if (!fn) throw ApplicationFailure.nonRetryable(`no activity ${name}`, 'InvalidConfig');
+  const call = async <R>(fn: PhaseFn<R>, phase: PhaseName): Promise<R> => {
     // The world sees every state the workflow waits in.
     if (folding && dirty) await project();
     return fn(context(phase));
   };
 
-  /** Runs `fn` in a scope that a rollback or reset request cancels. */
-  const cancellable = async <R>(fn: () => Promise<R>): Promise<R> => {
-    const scope = new CancellationScope();
-    runningScope = scope;
-    // A request that arrived while the state was being projected must stop the phase before it starts.
-    if (requests.length > 0) scope.cancel();
-    try {
-      return await scope.run(fn);
-    } finally {
-      runningScope = undefined;
-    }
-  };
-
-  const record = (phase: PhaseName, result: PhaseResult) => {
-    applyPatch(state.facts, result.patch, now());
-    for (const event of result.events) addEvent(state, event);
-  };
-
   const fail = async (phase: PhaseName, err: unknown, what: string) => {
-    const message = `${what} ${phase} failed: ${errorMessage(err)}`;
-    setPhaseStatus(state, phase, 'failed', now(), { error: message });
-    state.status = 'failed';
-    state.lastError = message;
-    state.waitingFor = 'resume, rollback or reset';
-    addEvent(state, { timestamp: now(), action: 'phase_failed', message, phase });
-    waiting = true;
+    phaseFailed(state, phase, `${what} ${phase} failed: ${errorMessage(err)}`, now());
+    progress = { ...progress, waiting: true };
     await project();
   };
+
+  // The phase the last forward step completed, until another step starts.
+  let justCompleted: PhaseName | undefined;
+  // Phases whose failure already led to restoring what they need, so a second failure is final.
+  const restoredAfterFailure = new Set<PhaseName>();
 
   /**
    * Checks the completed phases `phase` needs (the tunnel) and runs a drifted one again alone; `held`
@@ -327,24 +206,15 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     wrap: <R>(fn: () => Promise<R>) => Promise<R>
   ): Promise<'held' | 'restored'> => {
     let outcome: 'held' | 'restored' = 'held';
-    for (const required of (phaseDef(phase).requires ?? []) as PhaseName[]) {
-      if (state.phases[required].status !== 'completed') continue;
-      // Completed by the step just before this one: nothing can have drifted in between.
-      if (justCompleted === required && patched(PATCH.freshRequirementNotRechecked)) continue;
-      const names = activityNames(required);
-      const verdict = await wrap(() => call<CheckResult>(checks, names.check, required));
+    for (const required of requiredChecks(state, phase, justCompleted)) {
+      if (required.fresh && patched(PATCH.freshRequirementNotRechecked)) continue;
+      const names = activityNames(required.phase);
+      const verdict = await wrap(() => call(checks[names.check], required.phase));
       if (verdict.upToDate) continue;
-      addEvent(state, {
-        timestamp: now(),
-        action: 'phase_restored',
-        message: `Phase ${required}, needed by ${phase}, drifted (${verdict.reason ?? 'check found drift'}); running it again`,
-        phase: required,
-      });
+      phaseRestored(state, required.phase, phase, driftReason(verdict), now());
       await project();
-      record(
-        required,
-        await wrap(() => call<PhaseResult>(proxies[phaseDef(required).kind], names.apply, required))
-      );
+      const kind = phaseDef(required.phase).kind;
+      recordResult(state, await wrap(() => call(proxies[kind][names.apply], required.phase)), now());
       outcome = 'restored';
     }
     return outcome;
@@ -356,84 +226,57 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
    */
   const ensureRequired = async (phase: PhaseName): Promise<'held' | 'restored' | 'stopped'> => {
     try {
-      return await restoreRequired(phase, cancellable);
+      return await restoreRequired(phase, (fn) => inbox.cancellable(fn));
     } catch (err) {
       if (isCancellation(err)) return 'stopped';
       await fail(phase, err, `restoring ${(phaseDef(phase).requires ?? []).join(', ')} for`);
       return 'stopped';
     }
   };
-  // The phase the last forward step completed, until another step starts.
-  let justCompleted: PhaseName | undefined;
-  // Phases whose failure already led to restoring what they need, so a second failure is final.
-  const restoredAfterFailure = new Set<PhaseName>();
 
-  /** One step of the forward loop for `phase`; returns after the phase settled or was interrupted. */
+  /** One forward step for `phase`; returns after the phase settled or was interrupted. */
   const runPhase = async (phase: PhaseName) => {
-    const def = phaseDef(phase);
-    const rec = state.phases[phase];
-    if (!phaseEnabled(def, state.flags)) {
-      if (rec.status === 'skipped') {
-        cursor++;
-        return;
-      }
-      if (rec.status !== 'pending') {
-        // The component was switched off after it ran: undo it before marking it skipped.
-        if (!(await rollBack([phase]))) return;
-      }
-      const reason = rec.status === 'pending' ? 'Component not enabled' : 'Component no longer enabled';
-      setPhaseStatus(state, phase, 'skipped', now(), { skippedReason: reason });
-      addEvent(state, {
-        timestamp: now(),
-        action: 'phase_skipped',
-        message: `Phase skipped: ${phase} - ${reason}`,
-        phase,
-      });
-      cursor++;
+    const step = phaseStep(state, phase);
+    if (step.kind === 'pass') {
+      progress = advanced(progress);
+      return;
+    }
+    if (step.kind === 'skip') {
+      if (step.undo && !(await rollBack([phase]))) return;
+      phaseSkipped(state, phase, step.reason, now());
+      progress = advanced(progress);
       await project();
       return;
     }
-    if (rec.status === 'skipped') setPhaseStatus(state, phase, 'pending', now());
+    if (step.kind === 'run' && step.unskip) setPhaseStatus(state, phase, 'pending', now());
     const required = await (patched(PATCH.requiredPhasesRechecked) ? ensureRequired(phase) : 'held');
     justCompleted = undefined;
     if (required === 'stopped') return;
     const names = activityNames(phase);
-    if (state.phases[phase].status === 'completed') {
+    if (step.kind === 'check') {
       let verdict: CheckResult;
       try {
-        verdict = await cancellable(() => call<CheckResult>(checks, names.check, phase));
+        verdict = await inbox.cancellable(() => call(checks[names.check], phase));
       } catch (err) {
         if (isCancellation(err)) return;
         await fail(phase, err, 'check of');
         return;
       }
       if (verdict.upToDate) {
-        cursor++;
+        progress = advanced(progress);
         return;
       }
-      resetFrom(state, phase, now());
-      addEvent(state, {
-        timestamp: now(),
-        action: 'phase_reset',
-        message: `Phase reset invoked from: ${phase} (${verdict.reason ?? 'check found drift'})`,
-      });
+      phaseDrifted(state, phase, driftReason(verdict), now());
     }
     const started = Date.now();
-    setPhaseStatus(state, phase, 'in_progress', now(), {
-      startedAt: isoSecond(started),
-      runs: state.phases[phase].runs + 1,
-    });
-    state.phase = phase;
-    state.status = 'in_progress';
-    state.waitingFor = undefined;
+    phaseStarted(state, phase, started);
     await project();
     let result: PhaseResult;
     try {
-      result = await cancellable(() => call<PhaseResult>(proxies[def.kind], names.apply, phase));
+      result = await inbox.cancellable(() => call(proxies[phaseDef(phase).kind][names.apply], phase));
     } catch (err) {
       if (isCancellation(err)) return;
-      // A tunnel lost in the middle of a phase fails every retry; restore it and run the phase again once.
-      if (def.requires && !restoredAfterFailure.has(phase) && patched(PATCH.requiredRestoredAfterFailure)) {
+      if (restoresAfterFailure(phase, restoredAfterFailure) && patched(PATCH.requiredRestoredAfterFailure)) {
         restoredAfterFailure.add(phase);
         const outcome = await ensureRequired(phase);
         if (outcome !== 'held') return;
@@ -443,25 +286,14 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       return;
     }
     restoredAfterFailure.delete(phase);
-    record(phase, result);
-    const finished = Date.now();
-    setPhaseStatus(state, phase, 'completed', isoSecond(finished), {
-      finishedAt: isoSecond(finished),
-      durationSeconds: Math.round((finished - started) / 1000),
-    });
-    state.phase = phase;
-    addEvent(state, {
-      timestamp: now(),
-      action: 'phase_completed',
-      message: `Phase completed: ${phase}`,
-      phase,
-    });
-    cursor++;
+    recordResult(state, result, now());
+    phaseCompleted(state, phase, started, Date.now());
+    progress = advanced(progress);
     justCompleted = phase;
     await settled();
   };
 
-  /** Undoes `plan` newest first; false when a rollback failed (recorded, the rewind stops). */
+  /** Undoes `plan` in its order; false when a rollback failed (recorded, the rewind stops). */
   const rollBack = async (plan: PhaseName[]): Promise<boolean> =>
     // Teardown must finish even if another request arrives meanwhile.
     CancellationScope.nonCancellable(async () => {
@@ -472,62 +304,32 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
         try {
           // Undoing a phase goes through the same doors as doing it: bring a dropped tunnel back first.
           if (patched(PATCH.rollbackRestoresRequired)) await restoreRequired(phase, (fn) => fn());
-          record(
-            phase,
-            await call<PhaseResult>(proxies[phaseDef(phase).kind], activityNames(phase).rollback, phase)
-          );
+          const undo = proxies[phaseDef(phase).kind][activityNames(phase).rollback];
+          recordResult(state, await call(undo, phase), now());
         } catch (err) {
           await fail(phase, err, 'rollback of');
-          addEvent(state, {
-            timestamp: now(),
-            action: 'rollback_failed',
-            message: state.lastError ?? '',
-            phase,
-          });
+          rollbackFailed(state, phase, now());
           await project();
           return false;
         }
-        setPhaseStatus(state, phase, 'pending', now());
-        addEvent(state, {
-          timestamp: now(),
-          action: 'phase_rolled_back',
-          message: `Phase rolled back: ${phase}`,
-          phase,
-        });
+        phaseRolledBack(state, phase, now());
         await settled();
       }
       return true;
     });
 
   const doRollback = async (req: RollbackRequest) => {
-    const toPhase = req.toPhase as PhaseName;
-    const why = rollbackRefusal(state, toPhase);
+    const why = rollbackRefusal(state, req.toPhase);
     if (why) {
-      reject('rollback', why);
+      inbox.reject('rollback', why);
       return;
     }
-    state.status = 'rolling_back';
-    state.rollbackTarget = toPhase;
-    state.waitingFor = undefined;
-    addEvent(state, { timestamp: now(), action: 'rollback_started', message: `Rolling back to ${toPhase}` });
-    cursor = phaseIndex(toPhase);
-    if (!(await rollBack(rollbackPlan(state, toPhase)))) return;
-    resetFrom(state, toPhase, now());
-    addEvent(state, {
-      timestamp: now(),
-      action: 'phase_reset',
-      message: `Phase reset invoked from: ${toPhase}`,
-    });
-    state.deploymentEndTime = undefined;
-    state.deploymentDurationSeconds = undefined;
-    if (req.resume) {
-      state.status = 'in_progress';
-      waiting = false;
-    } else {
-      state.status = 'paused';
-      state.waitingFor = 'resume';
-      waiting = true;
-    }
+    const toPhase = req.toPhase as PhaseName;
+    rollbackStarted(state, toPhase, now());
+    const done = await rollBack(rollbackPlan(state, toPhase));
+    progress = afterRollback(toPhase, done && req.resume === true);
+    if (!done) return;
+    rollbackFinished(state, toPhase, req.resume === true, now());
     await project();
   };
 
@@ -535,9 +337,7 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
   const doReset = async (req: ResetRequest): Promise<boolean> => {
     const reason = req.reason ?? 'full-reset';
     const at = Date.now();
-    state.status = 'resetting';
-    state.waitingFor = undefined;
-    addEvent(state, { timestamp: now(), action: 'reset_started', message: `Reset started (${reason})` });
+    resetStarted(state, reason, now());
     await project();
     // Archive before anything is deleted, so an interrupted reset never loses the record.
     const archive = {
@@ -548,42 +348,16 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       forgetClusterId: false,
     };
     const folder = await local.archiveState({ ...archive, mode: 'copy' });
-    if (!(await rollBack(rollbackPlan(state, PHASE_NAMES[0] as PhaseName)))) return false;
-    state.status = 'reset';
-    state.phase = 'reset';
+    if (!(await rollBack(resetPlan(state)))) return false;
     // The last projection records where it goes, so the archived file equals the final state.
-    state.archivedTo = folder;
-    addEvent(state, {
-      timestamp: now(),
-      action: 'deployment_reset',
-      message: `Deployment reset (${reason})`,
-    });
+    deploymentReset(state, reason, folder, now());
     await project();
     state.archivedTo = await local.archiveState({ ...archive, mode: 'move', forgetClusterId: true });
     return true;
   };
 
   const complete = async () => {
-    const end = Date.now();
-    const start = Date.parse(state.deploymentStartTime ?? state.createdAt);
-    state.status = 'completed';
-    state.waitingFor = undefined;
-    state.rollbackTarget = undefined;
-    state.lastError = undefined;
-    state.deploymentEndTime = isoSecond(end);
-    state.deploymentDurationSeconds = Math.max(0, Math.round((end - start) / 1000));
-    const last = [...(PHASES as readonly PhaseDef[])]
-      .reverse()
-      .find((p) => state.phases[p.name as PhaseName].status === 'completed' && !p.component);
-    state.phase =
-      state.phases.install_kof_regional.status === 'completed'
-        ? 'install_kof_regional'
-        : (last?.name ?? state.phase);
-    addEvent(state, {
-      timestamp: now(),
-      action: 'deployment_completed',
-      message: `k0rdent deployment completed successfully in ${state.deploymentDurationSeconds} seconds`,
-    });
+    deploymentCompleted(state, Date.now(), completedPhase(state));
     await project();
     await local.recordHistory({
       workDir: input.workDir,
@@ -596,31 +370,16 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
     });
   };
 
-  if (!input.carried) {
-    const start = now();
-    state.status = 'in_progress';
-    state.flags = { ...input.flags };
-    state.deploymentStartTime = start;
-    state.deploymentEndTime = undefined;
-    state.deploymentDurationSeconds = undefined;
-    waiting = false;
-    addEvent(state, {
-      timestamp: start,
-      action: 'deployment_started',
-      message: `Deployment started with flags: azure-children=${input.flags.azureChildren}, kof=${input.flags.kof}`,
-    });
-  }
+  if (!input.carried) deploymentStarted(state, input.flags, now());
   // A transition the next step's first projection carries too (a phase's start, the projection before a
   // check, the completion of the deployment) is written once, with it: so is the start.
   const nextStepProjects = () =>
-    !waiting &&
-    (cursor < PHASE_NAMES.length || state.status !== 'completed') &&
-    patched(PATCH.transitionWithNextStep);
+    projectsWithStep(nextStep(state, progress)) && patched(PATCH.transitionWithNextStep);
   if (nextStepProjects()) dirty = true;
   else await project();
 
   for (;;) {
-    const request = requests.shift();
+    const request = inbox.next();
     if (request?.kind === 'reset') {
       if (await doReset(request.req)) return state;
       continue;
@@ -630,49 +389,73 @@ export async function deploymentWorkflow(input: DeploymentInput): Promise<Deploy
       continue;
     }
     if (dirty && !nextStepProjects()) await project();
-    if (waiting) {
-      await condition(() => requests.length > 0 || resumeRequested || componentsChanged || dirty);
-      if (componentsChanged) {
-        componentsChanged = false;
-        cursor = 0;
-        dirty = true;
-      }
-      if (resumeRequested) {
-        resumeRequested = false;
-        waiting = false;
-        state.status = 'in_progress';
-        state.waitingFor = undefined;
-        addEvent(state, { timestamp: now(), action: 'deployment_resumed', message: 'Deployment resumed' });
+    const step = nextStep(state, progress);
+    if (step.kind === 'wait') {
+      await condition(() => inbox.queued || inbox.woken || dirty);
+      const wake = inbox.takeWake();
+      progress = afterWake(progress, wake);
+      // New components are shown at once: nothing else is projected until someone resumes.
+      if (wake.components) dirty = true;
+      if (wake.resume) {
+        deploymentResumed(state, now());
         await project();
       }
       continue;
     }
-    if (cursor < PHASE_NAMES.length) {
-      await runPhase(PHASE_NAMES[cursor] as PhaseName);
+    if (step.kind === 'phase') {
+      await runPhase(step.phase);
       continue;
     }
-    if (state.status !== 'completed') await complete();
+    if (step.kind === 'complete') await complete();
     if (dirty) continue;
-    await condition(
-      () =>
-        requests.length > 0 ||
-        resumeRequested ||
-        componentsChanged ||
-        dirty ||
-        workflowInfo().continueAsNewSuggested
-    );
-    if (resumeRequested || componentsChanged) {
+    await condition(() => inbox.queued || inbox.woken || dirty || workflowInfo().continueAsNewSuggested);
+    const wake = inbox.takeWake();
+    if (wake.resume || wake.components) {
       // A new deploy or a change of components: check everything again from the top.
-      resumeRequested = false;
-      componentsChanged = false;
-      cursor = 0;
+      progress = afterWake(progress, wake);
       continue;
     }
-    if (requests.length === 0 && !dirty && workflowInfo().continueAsNewSuggested) {
+    if (!inbox.queued && !dirty && workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof deploymentWorkflow>({ ...input, adopted: undefined, carried: state });
     }
   }
+}
+
+/** The activity proxies of a run: applies and rollbacks by timeout profile, checks, local activities. */
+function activityProxies(policy: ActivityPolicy) {
+  const retry = {
+    maximumAttempts: policy.maxAttempts,
+    initialInterval: policy.initialRetrySeconds * 1000,
+    maximumInterval: policy.maxRetrySeconds * 1000,
+    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+  };
+  const proxyFor = (kind: PhaseKind): Activities =>
+    proxyActivities<Activities>({
+      startToCloseTimeout: policy.startToCloseSeconds[kind] * 1000,
+      heartbeatTimeout: policy.heartbeatSeconds * 1000,
+      retry,
+      // The workflow waits until a cancelled phase has really stopped before it rolls anything back.
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    } satisfies ActivityOptions);
+  const proxies: Record<PhaseKind, Activities> = {
+    local: proxyFor('local'),
+    cloud: proxyFor('cloud'),
+    vms: proxyFor('vms'),
+    host: proxyFor('host'),
+    cluster: proxyFor('cluster'),
+  };
+  const checks = proxyActivities<Activities>({
+    startToCloseTimeout: policy.checkTimeoutSeconds * 1000,
+    heartbeatTimeout: policy.heartbeatSeconds * 1000,
+    retry,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
+  const local = proxyLocalActivities<Activities>({
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '200ms', maximumInterval: '5s' },
+  });
+  return { proxies, checks, local };
 }
 
 /** The facts a phase reads (`PhaseDef.reads`); the rest stays in the workflow. */
@@ -685,58 +468,6 @@ function phaseFacts(facts: DeploymentFacts, reads: readonly FactRead[]): Deploym
     artifacts: {},
     clusters: {},
   };
-}
-
-function inputProblem(input: DeploymentInput | undefined): string | undefined {
-  if (!input || typeof input !== 'object') return 'workflow input is missing';
-  if (typeof input.deploymentId !== 'string' || !/^k0rdent-[a-z0-9]{8}$/.test(input.deploymentId)) {
-    return `deploymentId "${String(input.deploymentId)}" is not of the form k0rdent-<8 lowercase letters or digits>`;
-  }
-  if (typeof input.workDir !== 'string' || !input.workDir.startsWith('/'))
-    return 'workDir must be an absolute path';
-  if (!input.config || typeof input.config !== 'object') return 'config is missing';
-  if (!input.policy || typeof input.policy.heartbeatSeconds !== 'number') return 'policy is missing';
-  if (input.flags?.kof && !input.flags.azureChildren) {
-    return 'KOF needs the Azure child-cluster setup: enable azure children too';
-  }
-  return undefined;
-}
-
-/** A reset reason as a folder-name part: letters, digits and inner dashes, else `full-reset`. */
-function sanitizeReason(reason: unknown): string {
-  const text = typeof reason === 'string' ? reason : '';
-  const cleaned = text
-    .replace(/[^a-zA-Z0-9-]+/g, '-')
-    .replace(/^-+/, '')
-    .slice(0, 40)
-    .replace(/-+$/, '');
-  return cleaned === '' ? 'full-reset' : cleaned;
-}
-
-function isMap(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/** Why a rollback payload's `resume` cannot be used, if it cannot. */
-function resumeProblem(req: unknown): string | undefined {
-  const resume = isMap(req) ? req.resume : undefined;
-  return resume === undefined || typeof resume === 'boolean' ? undefined : 'resume must be true or false';
-}
-
-/** Why a reset payload cannot be used, if it cannot (none at all is fine). */
-function resetPayloadProblem(req: unknown): string | undefined {
-  return req === undefined || req === null || isMap(req)
-    ? undefined
-    : 'the payload must be a map { reason?: string }';
-}
-
-/** Why a setComponents payload cannot be used, if it cannot. */
-function componentsPayloadProblem(req: unknown): string | undefined {
-  const shape = 'the payload must be a map { azureChildren?: true|false, kof?: true|false }';
-  if (!isMap(req)) return shape;
-  for (const key of ['azureChildren', 'kof'])
-    if (req[key] !== undefined && typeof req[key] !== 'boolean') return `${key} must be true or false`;
-  return undefined;
 }
 
 function errorMessage(err: unknown): string {

@@ -156,10 +156,27 @@ export function camelCase(name: string): string {
   return p.charAt(0).toLowerCase() + p.slice(1);
 }
 
+/** `install_k0s` → `InstallK0s`, as a type. */
+export type PascalCase<S extends string> = S extends `${infer Head}_${infer Tail}`
+  ? `${Capitalize<Head>}${PascalCase<Tail>}`
+  : Capitalize<S>;
+
+/** The names of the check / apply / rollback activities of phase `P`. */
+export interface ActivityNames<P extends PhaseName = PhaseName> {
+  readonly check: `check${PascalCase<P>}`;
+  readonly apply: Uncapitalize<PascalCase<P>>;
+  readonly rollback: `rollback${PascalCase<P>}`;
+}
+
 /** Names of the check / apply / rollback activities of a phase. */
-export function activityNames(name: PhaseName): { check: string; apply: string; rollback: string } {
+export function activityNames<P extends PhaseName>(name: P): ActivityNames<P> {
   const pascal = pascalCase(name);
-  return { check: `check${pascal}`, apply: camelCase(name), rollback: `rollback${pascal}` };
+  // The strings are built as the types spell them; the compiler cannot follow the case change.
+  return {
+    check: `check${pascal}`,
+    apply: camelCase(name),
+    rollback: `rollback${pascal}`,
+  } as ActivityNames<P>;
 }
 
 /** Whether a phase runs with the given components enabled. */

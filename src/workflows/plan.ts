@@ -17,7 +17,7 @@ import type {
 } from './messages';
 import type { PhaseName } from './phases';
 import { PHASES, activityNames, phaseEnabled } from './phases';
-import { rollbackPlan, rollbackRefusal } from './state';
+import { resetPlan, rollbackPlan, rollbackRefusal } from './planner';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -180,7 +180,7 @@ export function decidePlan(
   if (request.action === 'deploy') phases = forward(state, flags, seen);
   else if (request.action === 'rollback')
     phases = rewind(rollbackPlan(state, request.toPhase as PhaseName), seen);
-  else phases = rewind(rollbackPlan(state, PHASES[0].name), seen);
+  else phases = rewind(resetPlan(state), seen);
   const totals: Record<ItemChange, number> = { create: 0, keep: 0, delete: 0, unknown: 0 };
   for (const p of phases) for (const i of p.items) totals[i.change]++;
   return { deploymentId: state.deploymentId, request, phases, totals };
@@ -193,7 +193,7 @@ export async function planWorkflow(input: PlanInput): Promise<DeploymentPlan> {
   const reads = proxyActivities<Activities>({
     startToCloseTimeout: '2 minutes',
     retry: { maximumAttempts: 3 },
-  }) as unknown as Record<string, (request: PhaseRequest) => Promise<unknown>>;
+  });
   const seen: Observations = { checks: {}, items: {} };
   const request = (phase: PhaseName): PhaseRequest & { config: K0rdentConfig; cloud: AzureTarget } => ({
     deploymentId: input.deploymentId,
@@ -205,10 +205,9 @@ export async function planWorkflow(input: PlanInput): Promise<DeploymentPlan> {
     cloud: input.cloud,
   });
   for (const phase of phasesToObserve(input.state, input.flags)) {
-    const observe = reads.observePhaseItems as (r: PhaseRequest) => Promise<ObservedItem[]>;
-    seen.items[phase] = await observe(request(phase));
+    seen.items[phase] = await reads.observePhaseItems(request(phase));
     if (input.state.phases[phase].status === 'completed') {
-      const check = reads[activityNames(phase).check] as (r: PhaseRequest) => Promise<CheckResult>;
+      const check = reads[activityNames(phase).check];
       try {
         seen.checks[phase] = await check(request(phase));
       } catch (err) {

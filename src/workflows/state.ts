@@ -4,12 +4,15 @@ import { estimate, formatDuration, formatPhaseTime, remainingLine } from './eta'
 import type { PhaseName } from './phases';
 import { PHASES, PHASE_NAMES, phaseIndex } from './phases';
 import type {
+  CheckResult,
   DeploymentFacts,
+  DeploymentFlags,
   DeploymentInput,
   DeploymentState,
   EventRecord,
   FactsPatch,
   PhaseRecord,
+  PhaseResult,
   PhaseStatus,
 } from './messages';
 
@@ -133,28 +136,191 @@ export function resetFrom(state: DeploymentState, from: PhaseName, now: string):
   return reset;
 }
 
-/** Phases a rollback to `toPhase` must undo, newest first. */
-export function rollbackPlan(state: DeploymentState, toPhase: PhaseName): PhaseName[] {
-  return PHASE_NAMES.slice(phaseIndex(toPhase))
-    .filter((name) => !['pending', 'skipped'].includes(state.phases[name].status))
-    .reverse();
+/** Records a phase activity's result: its facts patch and its events. */
+export function recordResult(state: DeploymentState, result: PhaseResult, now: string): void {
+  applyPatch(state.facts, result.patch, now);
+  for (const event of result.events) addEvent(state, event);
 }
 
-/** Why a rollback request cannot be served, or undefined when it can. */
-export function rollbackRefusal(state: DeploymentState, toPhase: unknown): string | undefined {
-  if (typeof toPhase !== 'string' || toPhase === '') return 'toPhase is required (a phase name)';
-  const known = PHASE_NAMES as readonly string[];
-  if (!known.includes(toPhase)) {
-    // Quoted and cut short: the name comes from whoever sent the request and ends up in the event log.
-    const shown = JSON.stringify(toPhase.length > 60 ? `${toPhase.slice(0, 57)}...` : toPhase);
-    return `unknown phase ${shown}; phases are: ${known.join(', ')}`;
+/** A new run starts (not one carried over): in progress with the input's components. */
+export function deploymentStarted(state: DeploymentState, flags: DeploymentFlags, now: string): void {
+  state.status = 'in_progress';
+  state.flags = { ...flags };
+  state.deploymentStartTime = now;
+  state.deploymentEndTime = undefined;
+  state.deploymentDurationSeconds = undefined;
+  addEvent(state, {
+    timestamp: now,
+    action: 'deployment_started',
+    message: `Deployment started with flags: azure-children=${flags.azureChildren}, kof=${flags.kof}`,
+  });
+}
+
+/** A phase whose component is off is marked skipped. */
+export function phaseSkipped(state: DeploymentState, phase: PhaseName, reason: string, now: string): void {
+  setPhaseStatus(state, phase, 'skipped', now, { skippedReason: reason });
+  addEvent(state, {
+    timestamp: now,
+    action: 'phase_skipped',
+    message: `Phase skipped: ${phase} - ${reason}`,
+    phase,
+  });
+}
+
+/** What a failed check reports. */
+export function driftReason(verdict: CheckResult): string {
+  return verdict.reason ?? 'check found drift';
+}
+
+/** A completed phase's check found drift: it and every later phase that ran are to run again. */
+export function phaseDrifted(state: DeploymentState, phase: PhaseName, reason: string, now: string): void {
+  resetFrom(state, phase, now);
+  addEvent(state, {
+    timestamp: now,
+    action: 'phase_reset',
+    message: `Phase reset invoked from: ${phase} (${reason})`,
+  });
+}
+
+/** A completed phase that `by` needs drifted and runs again alone. */
+export function phaseRestored(
+  state: DeploymentState,
+  phase: PhaseName,
+  by: PhaseName,
+  reason: string,
+  now: string
+): void {
+  addEvent(state, {
+    timestamp: now,
+    action: 'phase_restored',
+    message: `Phase ${phase}, needed by ${by}, drifted (${reason}); running it again`,
+    phase,
+  });
+}
+
+/** A phase's apply starts at `startedMs`. */
+export function phaseStarted(state: DeploymentState, phase: PhaseName, startedMs: number): void {
+  const now = isoSecond(startedMs);
+  setPhaseStatus(state, phase, 'in_progress', now, { startedAt: now, runs: state.phases[phase].runs + 1 });
+  state.phase = phase;
+  state.status = 'in_progress';
+  state.waitingFor = undefined;
+}
+
+/** A phase's apply, started at `startedMs`, completed at `finishedMs`. */
+export function phaseCompleted(
+  state: DeploymentState,
+  phase: PhaseName,
+  startedMs: number,
+  finishedMs: number
+): void {
+  const now = isoSecond(finishedMs);
+  setPhaseStatus(state, phase, 'completed', now, {
+    finishedAt: now,
+    durationSeconds: Math.round((finishedMs - startedMs) / 1000),
+  });
+  state.phase = phase;
+  addEvent(state, { timestamp: now, action: 'phase_completed', message: `Phase completed: ${phase}`, phase });
+}
+
+/** A phase (its check, apply, rollback or a restore before it) failed: the deployment waits for an operator. */
+export function phaseFailed(state: DeploymentState, phase: PhaseName, message: string, now: string): void {
+  setPhaseStatus(state, phase, 'failed', now, { error: message });
+  state.status = 'failed';
+  state.lastError = message;
+  state.waitingFor = 'resume, rollback or reset';
+  addEvent(state, { timestamp: now, action: 'phase_failed', message, phase });
+}
+
+/** The rollback of a phase failed (recorded by `phaseFailed` first): the rewind stops there. */
+export function rollbackFailed(state: DeploymentState, phase: PhaseName, now: string): void {
+  addEvent(state, { timestamp: now, action: 'rollback_failed', message: state.lastError ?? '', phase });
+}
+
+/** A phase was undone. */
+export function phaseRolledBack(state: DeploymentState, phase: PhaseName, now: string): void {
+  setPhaseStatus(state, phase, 'pending', now);
+  addEvent(state, {
+    timestamp: now,
+    action: 'phase_rolled_back',
+    message: `Phase rolled back: ${phase}`,
+    phase,
+  });
+}
+
+/** A rollback to `toPhase` starts. */
+export function rollbackStarted(state: DeploymentState, toPhase: PhaseName, now: string): void {
+  state.status = 'rolling_back';
+  state.rollbackTarget = toPhase;
+  state.waitingFor = undefined;
+  addEvent(state, { timestamp: now, action: 'rollback_started', message: `Rolling back to ${toPhase}` });
+}
+
+/** A rollback to `toPhase` undid every phase it had to: in progress again when asked to resume, else paused. */
+export function rollbackFinished(
+  state: DeploymentState,
+  toPhase: PhaseName,
+  resume: boolean,
+  now: string
+): void {
+  resetFrom(state, toPhase, now);
+  addEvent(state, {
+    timestamp: now,
+    action: 'phase_reset',
+    message: `Phase reset invoked from: ${toPhase}`,
+  });
+  state.deploymentEndTime = undefined;
+  state.deploymentDurationSeconds = undefined;
+  if (resume) {
+    state.status = 'in_progress';
+  } else {
+    state.status = 'paused';
+    state.waitingFor = 'resume';
   }
-  if (state.status === 'resetting' || state.status === 'reset') return 'the deployment is being reset';
-  const status = state.phases[toPhase as PhaseName].status;
-  if (status === 'pending' || status === 'skipped') {
-    return `phase ${toPhase} has not run (status ${status}); nothing to roll back`;
-  }
-  return undefined;
+}
+
+/** A reset starts. */
+export function resetStarted(state: DeploymentState, reason: string, now: string): void {
+  state.status = 'resetting';
+  state.waitingFor = undefined;
+  addEvent(state, { timestamp: now, action: 'reset_started', message: `Reset started (${reason})` });
+}
+
+/** A reset undid every phase; the state is archived to `folder`. */
+export function deploymentReset(state: DeploymentState, reason: string, folder: string, now: string): void {
+  state.status = 'reset';
+  state.phase = 'reset';
+  state.archivedTo = folder;
+  addEvent(state, {
+    timestamp: now,
+    action: 'deployment_reset',
+    message: `Deployment reset (${reason})`,
+  });
+}
+
+/** A waiting deployment resumes. */
+export function deploymentResumed(state: DeploymentState, now: string): void {
+  state.status = 'in_progress';
+  state.waitingFor = undefined;
+  addEvent(state, { timestamp: now, action: 'deployment_resumed', message: 'Deployment resumed' });
+}
+
+/** Every phase completed or was skipped, at `endMs`; the state names `phase` (see `completedPhase`). */
+export function deploymentCompleted(state: DeploymentState, endMs: number, phase: string): void {
+  const start = Date.parse(state.deploymentStartTime ?? state.createdAt);
+  const now = isoSecond(endMs);
+  state.status = 'completed';
+  state.waitingFor = undefined;
+  state.rollbackTarget = undefined;
+  state.lastError = undefined;
+  state.deploymentEndTime = now;
+  state.deploymentDurationSeconds = Math.max(0, Math.round((endMs - start) / 1000));
+  state.phase = phase;
+  addEvent(state, {
+    timestamp: now,
+    action: 'deployment_completed',
+    message: `k0rdent deployment completed successfully in ${state.deploymentDurationSeconds} seconds`,
+  });
 }
 
 /** Markdown table of phases with status and duration, for the Web UI's current details; with past run

@@ -1,43 +1,21 @@
 import assert from 'node:assert/strict';
-import { emulatorTarget } from '../../../src/azure/target';
-import { DEFAULT_CONFIG } from '../../../src/config/defaults';
-import { activityPolicy } from '../../../src/config/policy';
-import type { DeploymentInput, DeploymentState } from '../../../src/workflows/messages';
+import type { DeploymentState } from '../../../src/workflows/messages';
 import { PHASE_NAMES } from '../../../src/workflows/phases';
-import type { PhaseName } from '../../../src/workflows/phases';
 import {
   applyPatch,
+  deploymentCompleted,
   detailsMarkdown,
   emptyFacts,
   initialState,
   isoSecond,
+  phaseCompleted,
+  phaseFailed,
+  phaseStarted,
   resetFrom,
-  rollbackPlan,
-  rollbackRefusal,
+  rollbackFinished,
+  rollbackStarted,
 } from '../../../src/workflows/state';
-
-const NOW = '2026-01-02T03:04:05Z';
-
-function input(): DeploymentInput {
-  return {
-    deploymentId: 'k0rdent-abcd1234',
-    workDir: '/tmp/x',
-    configFile: 'config/k0rdent.yaml',
-    config: structuredClone(DEFAULT_CONFIG),
-    flags: { azureChildren: false, kof: false },
-    deployer: 'alice@example.com',
-    policy: activityPolicy(DEFAULT_CONFIG),
-    cloud: emulatorTarget('https://127.0.0.1:1', '/nonexistent-ca.pem'),
-  };
-}
-
-function stateWith(
-  statuses: Partial<Record<PhaseName, DeploymentState['phases'][PhaseName]['status']>>
-): DeploymentState {
-  const state = initialState(input(), NOW);
-  for (const [name, status] of Object.entries(statuses)) state.phases[name as PhaseName].status = status;
-  return state;
-}
+import { NOW, deploymentInput, stateWith } from './fixtures';
 
 describe('deployment state transitions', () => {
   it('formats timestamps to the second in UTC with a Z', () => {
@@ -45,7 +23,7 @@ describe('deployment state transitions', () => {
   });
 
   it('starts with every phase pending and the Bash tool initial values', () => {
-    const state = initialState(input(), NOW);
+    const state = initialState(deploymentInput(), NOW);
     for (const name of PHASE_NAMES) assert.equal(state.phases[name].status, 'pending');
     assert.equal(state.configSnapshot.resource_group, 'k0rdent-abcd1234-resgrp');
     assert.equal(state.facts.values.azure_rg_status, 'not_created');
@@ -66,40 +44,62 @@ describe('deployment state transitions', () => {
     assert.equal(state.phase, 'setup_network');
   });
 
-  it('plans a rollback newest first over the phases that ran', () => {
-    const state = stateWith({
-      prepare_deployment: 'completed',
-      setup_network: 'completed',
-      create_vms: 'completed',
-      setup_vpn: 'failed',
-    });
-    assert.deepEqual(rollbackPlan(state, 'setup_network'), ['setup_vpn', 'create_vms', 'setup_network']);
+  it('times a phase from its start to its completion and counts its runs', () => {
+    const state = stateWith({ setup_network: 'failed' });
+    state.phases.setup_network.runs = 1;
+    const started = Date.parse(NOW);
+    phaseStarted(state, 'setup_network', started);
+    assert.equal(state.phases.setup_network.status, 'in_progress');
+    assert.equal(state.phases.setup_network.runs, 2);
+    assert.equal(state.status, 'in_progress');
+    phaseCompleted(state, 'setup_network', started, started + 61_600);
+    assert.deepEqual(
+      [
+        state.phases.setup_network.status,
+        state.phases.setup_network.durationSeconds,
+        state.events.at(-1)?.action,
+      ],
+      ['completed', 62, 'phase_completed']
+    );
   });
 
-  const refusals: [string, unknown, RegExp | undefined][] = [
-    ['a missing target', undefined, /toPhase is required/],
-    ['a non-string target', 42, /toPhase is required/],
-    ['an unknown phase', 'install_k8s', /unknown phase "install_k8s"/],
-    ['a huge unknown name, quoted short', 'x'.repeat(100_000), /unknown phase "x{57}\.\.\."; phases are/],
-    ['a name with a line break, escaped', 'a\nb', /unknown phase "a\\nb"/],
-    ['a phase that has not run', 'install_k0rdent', /install_k0rdent has not run \(status pending\)/],
-    ['a skipped phase', 'setup_azure_children', /has not run \(status skipped\)/],
-    ['a completed phase', 'setup_network', undefined],
-    ['the running phase', 'create_vms', undefined],
+  it('records a failure on the phase and has the deployment wait for an operator', () => {
+    const state = stateWith({ create_vms: 'in_progress' });
+    phaseFailed(state, 'create_vms', 'phase create_vms failed: quota', NOW);
+    assert.equal(state.phases.create_vms.error, 'phase create_vms failed: quota');
+    assert.equal(state.status, 'failed');
+    assert.equal(state.waitingFor, 'resume, rollback or reset');
+  });
+
+  const rollbacks: [string, boolean, DeploymentState['status'], string | undefined][] = [
+    ['runs on when asked to resume', true, 'in_progress', undefined],
+    ['pauses for a resume otherwise', false, 'paused', 'resume'],
   ];
-  for (const [label, target, expected] of refusals) {
-    it(`${expected ? 'refuses' : 'accepts'} a rollback to ${label}`, () => {
-      const state = stateWith({
-        prepare_deployment: 'completed',
-        setup_network: 'completed',
-        create_vms: 'in_progress',
-        setup_azure_children: 'skipped',
-      });
-      const why = rollbackRefusal(state, target);
-      if (expected) assert.match(why ?? '', expected);
-      else assert.equal(why, undefined);
+  for (const [label, resume, status, waitingFor] of rollbacks) {
+    it(`after a finished rollback ${label}, from the target phase`, () => {
+      const state = stateWith({ prepare_deployment: 'completed', setup_network: 'rolling_back' });
+      rollbackStarted(state, 'setup_network', NOW);
+      assert.equal(state.status, 'rolling_back');
+      rollbackFinished(state, 'setup_network', resume, NOW);
+      assert.equal(state.status, status);
+      assert.equal(state.waitingFor, waitingFor);
+      assert.equal(state.phases.setup_network.status, 'pending');
+      assert.equal(state.phase, 'setup_network');
+      assert.equal(state.rollbackTarget, 'setup_network');
     });
   }
+
+  it('completes a deployment with its duration since the start and the phase it is given', () => {
+    const state = stateWith({});
+    state.deploymentStartTime = NOW;
+    state.lastError = 'an earlier failure';
+    deploymentCompleted(state, Date.parse(NOW) + 125_000, 'install_k0rdent');
+    assert.equal(state.status, 'completed');
+    assert.equal(state.deploymentDurationSeconds, 125);
+    assert.equal(state.phase, 'install_k0rdent');
+    assert.equal(state.lastError, undefined);
+    assert.equal(state.events.at(-1)?.message, 'k0rdent deployment completed successfully in 125 seconds');
+  });
 
   it('applies facts patches, deleting entries set to null and appending cluster events', () => {
     const facts = emptyFacts();
