@@ -42,6 +42,19 @@ async function stateFile(workDir: string): Promise<Record<string, unknown>> {
   >;
 }
 
+/**
+ * The state file once it shows `status` (or after 10 s): the query answers from the workflow's state,
+ * which holds a transition a moment before its projection has written it.
+ */
+async function stateFileWith(workDir: string, status: string): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const file = await stateFile(workDir);
+    if (file.status === status || Date.now() > deadline) return file;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 describe('deployment workflow on a real dev server', function () {
   this.timeout(180_000);
 
@@ -52,7 +65,7 @@ describe('deployment workflow on a real dev server', function () {
       const state = await waitFor(d.handle, completed);
       await maybeRecordHistory(d.handle, 'full-deployment');
       for (const name of PHASE_NAMES) assert.equal(state.phases[name].status, 'completed', name);
-      const file = await stateFile(d.workDir);
+      const file = await stateFileWith(d.workDir, 'completed');
       const phases = file.phases as Record<string, { status: string; updated_at: string }>;
       for (const name of PHASE_NAMES) {
         assert.equal(phases[name]?.status, 'completed', name);
@@ -280,7 +293,7 @@ describe('deployment workflow on a real dev server', function () {
       assert.equal(failed.phases.install_k0rdent.status, 'failed');
       assert.match(failed.phases.install_k0rdent.error ?? '', /helm: release kcm failed/);
       assert.equal((await d.handle.describe()).status.name, 'RUNNING');
-      const file = await stateFile(d.workDir);
+      const file = await stateFileWith(d.workDir, 'failed');
       assert.equal((file.phases as Record<string, { status: string }>).install_k0rdent?.status, 'failed');
       await d.handle.signal(resumeSignal);
       await waitFor(d.handle, completed);
@@ -474,7 +487,7 @@ describe('adopting a state file written by the Bash tool', function () {
     const ledger = (await d.ledger.read()).ledger;
     assert.equal(ledger.prepare_deployment?.applyStarted ?? 0, 0, 'prepare_deployment checked, not redone');
     assert.equal(ledger.setup_network?.applyCompleted, 1);
-    const file = (await stateFile(d.workDir)) as Record<string, unknown> & {
+    const file = (await stateFileWith(d.workDir, 'completed')) as Record<string, unknown> & {
       wireguard_peers: Record<string, Record<string, unknown>>;
     };
     assert.equal(file.status, 'completed');
