@@ -12,7 +12,12 @@ import type { ExecResult } from './commands';
 
 /** An OpenSSH private key (ed25519) for a machine's host key. */
 export function generateHostKey(): string {
-  return utils.generateKeyPairSync('ed25519').private;
+  // ssh2 1.17.0 drops a leading zero byte of an ed25519 public key it generates, and then cannot read
+  // that key back (one key in 256: a machine failed to start in a CI run): draw another.
+  for (;;) {
+    const key = utils.generateKeyPairSync('ed25519').private;
+    if (!(utils.parseKey(key) instanceof Error)) return key;
+  }
 }
 
 /** `SHA256:<base64>` of a host key, as `ssh-keygen -l` prints it. */
