@@ -141,6 +141,12 @@ describe('production: Temporal on PostgreSQL, two workers on one task queue', fu
       await childWorker(prepared.taskQueue, prepared.workDir),
     ];
     const identityOf = (w: ChildProcess) => `${w.pid}@${os.hostname()}`;
+    // The mothership install is held 20 s longer than it takes, so that it is still running when the test
+    // sees it start: after the kill below, the query the test watches with can be answered only seconds
+    // late, and a third worker's start takes seconds on a busy machine.
+    harness.arm.hosts.setFaults([
+      { match: { tool: 'helm', target: 'kof-mothership' }, kind: 'latency', latencyMs: 20_000, times: 1 },
+    ]);
     const d = await startDeployment(prepared);
     try {
       // SIGKILL whichever worker runs the k0s install, in the middle of it.
@@ -161,11 +167,6 @@ describe('production: Temporal on PostgreSQL, two workers on one task queue', fu
       assert.equal(k0sStarts.length, 1);
       assert.equal(k0sStarts[0]?.identity, identityOf(survivor), 'the other worker finished the k0s install');
       assert.ok((k0sStarts[0]?.attempt ?? 0) >= 2, 'it took the install over as a retry');
-      // The mothership install is held 20 s longer than it takes, so the new worker's start (seconds on a
-      // busy machine) cannot let it finish before the server restarts.
-      harness.arm.hosts.setFaults([
-        { match: { tool: 'helm', target: 'kof-mothership' }, kind: 'latency', latencyMs: 20_000, times: 1 },
-      ]);
       workers.push(await childWorker(prepared.taskQueue, prepared.workDir));
 
       // Restart the server while the KOF mothership installs.
