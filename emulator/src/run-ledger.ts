@@ -6,7 +6,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { writeFileAtomic } from '../../src/state/atomic';
 
 /** Per-phase counts of what ran to completion. */
 export interface LedgerEntry {
@@ -56,7 +55,12 @@ export class RunLedger {
     const run = previous.then(async () => {
       const data = await this.read();
       const result = fn(data);
-      await writeFileAtomic(this.file, JSON.stringify(data, null, 2) + '\n');
+      // Renamed into place, so a killed process never leaves half a ledger; not synced to the disk, as
+      // no test crashes the machine, and its syncs crowded the worker's own at 100 deployments.
+      const temp = `${this.file}.${process.pid}.tmp`;
+      await fs.mkdir(path.dirname(this.file), { recursive: true });
+      await fs.writeFile(temp, JSON.stringify(data, null, 2) + '\n');
+      await fs.rename(temp, this.file);
       return result;
     });
     locks.set(
