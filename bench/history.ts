@@ -190,6 +190,26 @@ export function workflowTaskTimeoutTraces(history: History, id: string): string[
   return traces;
 }
 
+/**
+ * Why each retried activity attempt was retried: `<activity>: <the previous attempt's failure>`, from the
+ * last failure the server hands the next attempt (the server writes no event for a retried failure).
+ */
+export function activityRetryCauses(history: History): string[] {
+  const events = history.events ?? [];
+  const names = new Map<number, string>();
+  const causes: string[] = [];
+  for (const e of events) {
+    const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (name) names.set(num(e.eventId), name);
+    const started = e.activityTaskStartedEventAttributes;
+    if (!started || (started.attempt ?? 1) <= 1) continue;
+    const failure = started.lastFailure;
+    const message = failure?.cause?.message ?? failure?.message ?? 'no failure recorded';
+    causes.push(`${names.get(num(started.scheduledEventId)) ?? '?'}: ${message}`);
+  }
+  return causes;
+}
+
 /** Bytes of a history as the server stores and sends it (its protobuf encoding). */
 export function historyBytes(history: History): number {
   return temporal.api.history.v1.History.encode(history).finish().length;

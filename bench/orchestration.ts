@@ -42,6 +42,7 @@ import {
   markerCount,
   pendingActivities,
   workflowTaskTimeoutTraces,
+  activityRetryCauses,
 } from './history';
 import type { LoopStats } from './loop-monitor';
 import { loopStatsFile } from './loop-monitor';
@@ -476,6 +477,7 @@ async function runScale(server: Server, n: number): Promise<ScaleLevel> {
     taskTimeouts: histories
       .flatMap((h, i) => workflowTaskTimeoutTraces(h, deployments[i]?.id ?? '?'))
       .slice(0, 5),
+    retryCauses: histories.flatMap((h) => activityRetryCauses(h)),
     wallMs: failed.size === 0 ? Math.max(...completed.values()) - t0 : undefined,
     settledMs,
     workerPeakRssMb,

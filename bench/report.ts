@@ -21,6 +21,13 @@ const byKey = (r: Record<string, number>) =>
     .map(([k, v]) => `${k} ${v}`)
     .join(', ') || '–';
 
+/** Each distinct value with how often it occurs, the most frequent first. */
+function countBy(values: string[]): [string, number][] {
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts].sort(([, a], [, b]) => b - a);
+}
+
 const loopText = (l: LoopStats | undefined) =>
   l
     ? `${s1(l.longestMs)} s longest, ${l.over1s} over 1 s (${l.blockedOver1sSeconds.toFixed(0)} s), ${l.over10s} over 10 s`
@@ -223,6 +230,9 @@ function scaleSection(r: BenchResults): string[] {
     ...r.levels.flatMap((l) => l.failures.map((f) => `- failed at ${l.deployments}: ${f}`)),
     ...r.levels.flatMap((l) =>
       l.taskTimeouts.map((t) => `- workflow task timed out at ${l.deployments}: ${t}`)
+    ),
+    ...r.levels.flatMap((l) =>
+      countBy(l.retryCauses).map(([cause, n]) => `- activity retried at ${l.deployments} (${n}×): ${cause}`)
     ),
     ...r.levels
       .filter((l) => l.deployments > 1)
