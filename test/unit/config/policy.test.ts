@@ -20,7 +20,7 @@ const PROVISIONING_DEFAULTS: ActivityPolicy = {
 };
 
 const QUICK: ActivityPolicy = {
-  startToCloseSeconds: { local: 120, cloud: 120, vms: 120, host: 120, cluster: 120 },
+  startToCloseSeconds: { local: 120, cloud: 300, vms: 120, host: 120, cluster: 120 },
   heartbeatSeconds: 10,
   maxAttempts: 3,
   initialRetrySeconds: 0.2,
