@@ -32,6 +32,8 @@ export interface ActivityRun {
   /** When the attempt that ended it started (the server writes that event at the end). */
   startedMs?: number;
   attempt?: number;
+  /** Why the attempt before the last one failed, when the last is not the first. */
+  lastFailure?: string;
   endedMs?: number;
   /** Index in `events` of the event that ended it. */
   endedIndex?: number;
@@ -58,6 +60,8 @@ export function activityRuns(history: History): ActivityRun[] {
       if (run) {
         run.startedMs = eventMs(e);
         run.attempt = started.attempt ?? undefined;
+        const failure = started.lastFailure;
+        if (failure) run.lastFailure = failure.cause?.message ?? failure.message ?? undefined;
       }
       return;
     }
@@ -191,23 +195,13 @@ export function workflowTaskTimeoutTraces(history: History, id: string): string[
 }
 
 /**
- * Why each retried activity attempt was retried: `<activity>: <the previous attempt's failure>`, from the
- * last failure the server hands the next attempt (the server writes no event for a retried failure).
+ * Why each retried activity was retried: `<activity>: <the failure before its last attempt>`, which the
+ * server hands the last attempt (it writes no event for a failed attempt it retries).
  */
 export function activityRetryCauses(history: History): string[] {
-  const events = history.events ?? [];
-  const names = new Map<number, string>();
-  const causes: string[] = [];
-  for (const e of events) {
-    const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
-    if (name) names.set(num(e.eventId), name);
-    const started = e.activityTaskStartedEventAttributes;
-    if (!started || (started.attempt ?? 1) <= 1) continue;
-    const failure = started.lastFailure;
-    const message = failure?.cause?.message ?? failure?.message ?? 'no failure recorded';
-    causes.push(`${names.get(num(started.scheduledEventId)) ?? '?'}: ${message}`);
-  }
-  return causes;
+  return activityRuns(history)
+    .filter((r) => (r.attempt ?? 1) > 1)
+    .map((r) => `${r.name}: ${r.lastFailure ?? 'no failure recorded'}`);
 }
 
 /** Bytes of a history as the server stores and sends it (its protobuf encoding). */

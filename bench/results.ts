@@ -105,7 +105,7 @@ export interface ScaleLevel {
   failures: string[];
   /** The first few timed-out workflow tasks, described (`workflowTaskTimeoutTraces`). */
   taskTimeouts: string[];
-  /** Why each retried activity attempt was retried (`activityRetryCauses`), over all the level's histories. */
+  /** Why each retried activity was retried (`activityRetryCauses`), over all the level's histories. */
   retryCauses: string[];
   wallMs?: number;
   /** From the start to the last deployment settled, completed or failed. */
