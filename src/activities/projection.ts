@@ -28,8 +28,10 @@ const warned = new Set<string>();
 export async function projectState(input: ProjectionInput): Promise<number> {
   const { changed, durationsProblem } = await projections.run(input);
   // A durations file that cannot be read costs the ETAs, never the deployment: warn once and go on.
-  if (durationsProblem !== undefined && !warned.has(durationsProblem)) log.warn(durationsProblem);
-  if (durationsProblem !== undefined) warned.add(durationsProblem);
+  if (durationsProblem !== undefined && !warned.has(durationsProblem)) {
+    log.warn(durationsProblem);
+    warned.add(durationsProblem);
+  }
   return changed;
 }
 
