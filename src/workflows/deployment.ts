@@ -430,27 +430,23 @@ function activityProxies(policy: ActivityPolicy) {
     maximumInterval: policy.maxRetrySeconds * 1000,
     nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
   };
-  const proxyFor = (kind: PhaseKind): Activities =>
+  const proxyWithin = (startToCloseSeconds: number): Activities =>
     proxyActivities<Activities>({
-      startToCloseTimeout: policy.startToCloseSeconds[kind] * 1000,
+      startToCloseTimeout: startToCloseSeconds * 1000,
       heartbeatTimeout: policy.heartbeatSeconds * 1000,
       retry,
       // The workflow waits until a cancelled phase has really stopped before it rolls anything back.
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     } satisfies ActivityOptions);
+  const timeouts = policy.startToCloseSeconds;
   const proxies: Record<PhaseKind, Activities> = {
-    local: proxyFor('local'),
-    cloud: proxyFor('cloud'),
-    vms: proxyFor('vms'),
-    host: proxyFor('host'),
-    cluster: proxyFor('cluster'),
+    local: proxyWithin(timeouts.local),
+    cloud: proxyWithin(timeouts.cloud),
+    vms: proxyWithin(timeouts.vms),
+    host: proxyWithin(timeouts.host),
+    cluster: proxyWithin(timeouts.cluster),
   };
-  const checks = proxyActivities<Activities>({
-    startToCloseTimeout: policy.checkTimeoutSeconds * 1000,
-    heartbeatTimeout: policy.heartbeatSeconds * 1000,
-    retry,
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  });
+  const checks = proxyWithin(policy.checkTimeoutSeconds);
   const local = proxyLocalActivities<Activities>({
     startToCloseTimeout: '30s',
     retry: { initialInterval: '200ms', maximumInterval: '5s' },

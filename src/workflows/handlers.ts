@@ -53,12 +53,12 @@ export class Inbox {
     setHandler(rollbackSignal, (req: RollbackRequest) => {
       const why = this.rollbackProblem(req);
       if (why) this.reject('rollback', why);
-      else this.enqueue({ kind: 'rollback', req: { toPhase: req.toPhase, resume: req.resume === true } });
+      else this.enqueueRollback(req);
     });
     setHandler(
       rollbackUpdate,
       (req: RollbackRequest) => {
-        this.enqueue({ kind: 'rollback', req: { toPhase: req.toPhase, resume: req.resume === true } });
+        this.enqueueRollback(req);
         return Promise.resolve(state);
       },
       {
@@ -71,12 +71,12 @@ export class Inbox {
     setHandler(resetSignal, (req?: ResetRequest) => {
       const why = resetPayloadProblem(req) ?? this.resetRefusal();
       if (why) this.reject('reset', why);
-      else this.enqueue({ kind: 'reset', req: { reason: sanitizeReason(req?.reason) } });
+      else this.enqueueReset(req);
     });
     setHandler(
       resetUpdate,
       (req: ResetRequest) => {
-        this.enqueue({ kind: 'reset', req: { reason: sanitizeReason(req?.reason) } });
+        this.enqueueReset(req);
         return Promise.resolve(state);
       },
       {
@@ -163,6 +163,16 @@ export class Inbox {
   private enqueue(request: Request): void {
     this.requests.push(request);
     this.runningScope?.cancel();
+  }
+
+  /** Queues a rollback checked by `rollbackProblem`, with only the fields it uses. */
+  private enqueueRollback(req: RollbackRequest): void {
+    this.enqueue({ kind: 'rollback', req: { toPhase: req.toPhase, resume: req.resume === true } });
+  }
+
+  /** Queues a reset checked by `resetPayloadProblem`, its reason made fit for a folder name. */
+  private enqueueReset(req: ResetRequest | undefined): void {
+    this.enqueue({ kind: 'reset', req: { reason: sanitizeReason(req?.reason) } });
   }
 
   private rollbackProblem(req: unknown): string | undefined {
