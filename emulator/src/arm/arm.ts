@@ -12,6 +12,7 @@ import {
   ArmError,
   anotherOperation,
   invalidParameter,
+  methodNotAllowed,
   resourceGroupNotFound,
   resourceNotFound,
 } from './errors';
@@ -236,11 +237,7 @@ export class ArmEngine {
       default:
         throw new ArmError(404, 'NotFound', `No route for ${req.method} ${req.url.pathname}.`);
     }
-    throw new ArmError(
-      405,
-      'MethodNotAllowed',
-      `The requested resource does not support http method '${m}'.`
-    );
+    throw methodNotAllowed(m);
   }
 
   private kind(ns: string, type: string, req: ArmRequest): ResourceKind {
@@ -629,11 +626,7 @@ export class ArmEngine {
         return { status: 202, headers: this.lroHeaders(req, op, true) };
       }
       default:
-        throw new ArmError(
-          405,
-          'MethodNotAllowed',
-          `The requested resource does not support http method '${req.method}'.`
-        );
+        throw methodNotAllowed(req.method);
     }
   }
 
@@ -665,11 +658,7 @@ export class ArmEngine {
       case 'DELETE':
         return this.deleteResource(req, kind, existing);
       default:
-        throw new ArmError(
-          405,
-          'MethodNotAllowed',
-          `The requested resource does not support http method '${req.method}'.`
-        );
+        throw methodNotAllowed(req.method);
     }
   }
 
@@ -827,11 +816,7 @@ export class ArmEngine {
       return { status: 202, headers: this.lroHeaders(req, op, true) };
     }
     if (child || view || action) {
-      throw new ArmError(
-        405,
-        'MethodNotAllowed',
-        `The requested resource does not support http method '${req.method}'.`
-      );
+      throw methodNotAllowed(req.method);
     }
     throw new ArmError(404, 'NotFound', `${kind.type} has no '${route.segment}'.`);
   }
@@ -866,11 +851,7 @@ export class ArmEngine {
         return { status: 202, headers: this.lroHeaders(req, op, true) };
       }
       default:
-        throw new ArmError(
-          405,
-          'MethodNotAllowed',
-          `The requested resource does not support http method '${req.method}'.`
-        );
+        throw methodNotAllowed(req.method);
     }
   }
 

@@ -29,6 +29,15 @@ export class ArmError extends Error {
   }
 }
 
+/** 405 for a method a resource does not serve. */
+export function methodNotAllowed(method: string): ArmError {
+  return new ArmError(
+    405,
+    'MethodNotAllowed',
+    `The requested resource does not support http method '${method}'.`
+  );
+}
+
 /** 404 for a resource group that does not exist. */
 export function resourceGroupNotFound(rg: string): ArmError {
   return new ArmError(404, 'ResourceGroupNotFound', `Resource group '${rg}' could not be found.`);

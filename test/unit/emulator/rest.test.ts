@@ -51,6 +51,14 @@ describe('ARM emulator wire protocol', () => {
       assert.equal(emu.resources().length, 1);
     });
 
+    it('answers a method a resource group does not serve with 405 naming the method', async () => {
+      await putGroup(emu, 'rg1', 'eastus');
+      const res = await raw(emu, 'POST', q(rgPath('rg1')), { body: {} });
+      assert.equal(res.status, 405);
+      assert.equal(errorCode(res), 'MethodNotAllowed');
+      assert.match(JSON.stringify(res.json), /does not support http method 'POST'/);
+    });
+
     it('refuses to move an existing group to another location', async () => {
       await putGroup(emu, 'rg1', 'eastus');
       const res = await raw(emu, 'PUT', q(rgPath('rg1')), { body: { location: 'westeurope' } });
