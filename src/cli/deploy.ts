@@ -8,7 +8,6 @@ import { deployerIdentity, readClusterId, readOrCreateClusterId } from '../confi
 import { activityPolicy } from '../config/policy';
 import { azureTarget, emulatorTarget } from '../azure/target';
 import type { LocalWorld } from '../local-world';
-import { NO_LOCAL_WORLD } from '../local-world';
 import { importLegacyState } from '../state/legacy';
 import type { DeploymentInput, DeploymentState } from '../workflows/messages';
 import {
@@ -31,6 +30,7 @@ import {
   startEmbeddedWorker,
   loadConfig,
   resolveFlags,
+  requireLocalWorld,
 } from './session';
 import { folderTimes, renderTable, watch, settled } from './progress';
 
@@ -49,7 +49,7 @@ export async function deploy(args: string[], world?: LocalWorld): Promise<number
   const cloud = v.cloud ?? config.orchestrator.cloud;
   if (cloud !== 'emulator' && cloud !== 'azure')
     throw new UsageError(`--cloud ${String(cloud)}: use emulator or azure`);
-  if (cloud === 'emulator' && !world) throw new UsageError(`--cloud emulator: ${NO_LOCAL_WORLD}`);
+  if (cloud === 'emulator') requireLocalWorld(world);
   const azure = cloud === 'azure' ? azureTarget(config.azure) : undefined;
   const { flags, notices } = resolveFlags(config, v['with-kof'] === true, v['with-azure-children'] === true);
   // kof.enabled turns the KOF checks on while loading; --with-kof alone must not skip them.
@@ -92,8 +92,7 @@ export async function deploy(args: string[], world?: LocalWorld): Promise<number
     }
     let target = azure?.target;
     if (!target) {
-      if (!world) throw new UsageError(`--cloud emulator: ${NO_LOCAL_WORLD}`);
-      const emulator = await world.startCloud(path.join(workDir, 'state'));
+      const emulator = await requireLocalWorld(world).startCloud(path.join(workDir, 'state'));
       console.log(
         `ARM emulator: ${emulator.endpoint} (resources and request counts: ${emulator.adminUrl}/resources, /counts)`
       );

@@ -7,7 +7,6 @@ import { ConfigError } from '../config/load';
 import { CLUSTER_ID_FILE, deployerIdentity, generateClusterId, readClusterId } from '../config/naming';
 import { azureTarget, emulatorTarget } from '../azure/target';
 import type { LocalWorld } from '../local-world';
-import { NO_LOCAL_WORLD } from '../local-world';
 import { importLegacyState } from '../state/legacy';
 import { renderPlan } from './plan-view';
 import type { DeploymentInput } from '../workflows/messages';
@@ -27,6 +26,7 @@ import {
   startEmbeddedWorker,
   loadConfig,
   resolveFlags,
+  requireLocalWorld,
 } from './session';
 
 /** The input a running deployment started with (its config, target and folder), from its start event. */
@@ -151,8 +151,7 @@ async function folderPlanInput(
     state = (await importLegacyState(workDir, state)).state;
   let target = azure?.target;
   if (!target) {
-    if (!world) throw new UsageError(`--cloud emulator: ${NO_LOCAL_WORLD}`);
-    const emulator = await world.startCloud(path.join(workDir, 'state'));
+    const emulator = await requireLocalWorld(world).startCloud(path.join(workDir, 'state'));
     target = emulatorTarget(emulator.endpoint, emulator.caFile);
   }
   return { deploymentId: id, workDir, config, cloud: target, flags, state, request: { action: 'deploy' } };

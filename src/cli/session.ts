@@ -10,6 +10,7 @@ import { connectChecked, connectionSettings } from '../temporal/connection';
 import { ensureDevServer } from '../temporal/dev-server';
 import { configuredWebUi, workflowPageUrl } from '../temporal/web-ui';
 import type { LocalWorld } from '../local-world';
+import { NO_LOCAL_WORLD } from '../local-world';
 import { createWorker } from '../worker';
 import type { deploymentWorkflow } from '../workflows/deployment';
 import type { DeploymentFlags, DeploymentState } from '../workflows/messages';
@@ -18,6 +19,12 @@ import type { Values } from './args';
 import { UsageError, workDirOf } from './args';
 
 export type Handle = WorkflowHandle<typeof deploymentWorkflow>;
+
+/** The local world that serves `--cloud emulator`; refused in one line when this installation has none. */
+export function requireLocalWorld(world: LocalWorld | undefined): LocalWorld {
+  if (!world) throw new UsageError(`--cloud emulator: ${NO_LOCAL_WORLD}`);
+  return world;
+}
 
 /** A client of the configured server (the embedded one is started when needed) and its Web UI, if known. */
 export async function connect(
